@@ -1,0 +1,64 @@
+"""The raw data contract: entities, their columns, keys and null markers (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Bump when a rule, vocabulary or output shape changes: every asset's code_version
+# carries it, so partitions built under older rules show as stale in the UI.
+RULE_SET_VERSION = "2026.11.1"
+
+NULL_MARKERS = frozenset({"", "null", "none", "nan", "n/a", "-"})
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    columns: tuple[str, ...]
+    primary_key: str
+    time_column: str
+    file_prefix: str
+
+    @property
+    def time_utc_column(self) -> str:
+        return f"{self.time_column}_utc"
+
+    @property
+    def duplicate_reason(self) -> str:
+        return f"duplicate_{self.primary_key}"
+
+
+CUSTOMERS = Entity(
+    name="customers",
+    columns=("customer_id", "email", "created_at", "country", "status", "ingest_date"),
+    primary_key="customer_id",
+    time_column="created_at",
+    file_prefix="customers_raw",
+)
+EVENTS = Entity(
+    name="events",
+    columns=(
+        "event_id",
+        "customer_id",
+        "event_time",
+        "event_type",
+        "platform",
+        "session_id",
+        "duration_ms",
+        "ingest_date",
+    ),
+    primary_key="event_id",
+    time_column="event_time",
+    file_prefix="events_raw",
+)
+ORDERS = Entity(
+    name="orders",
+    columns=("order_id", "customer_id", "order_time", "amount", "currency", "status", "ingest_date"),
+    primary_key="order_id",
+    time_column="order_time",
+    file_prefix="orders_raw",
+)
+
+ENTITIES: dict[str, Entity] = {e.name: e for e in (CUSTOMERS, EVENTS, ORDERS)}
+
+MAX_DURATION_MS = 86_400_000

@@ -1,0 +1,56 @@
+"""Vectorized value normalization: trimming, null markers, vocabularies, numbers, money."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .contract import NULL_MARKERS
+
+_NULL_SET = pa.array(sorted(NULL_MARKERS), pa.string())
+_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+# Money: optional sign, up to 16 integer digits, up to 18 decimals (decimal128(38, 18) fits).
+_MONEY = r"^[+-]?\d{1,16}(?:\.\d{0,18})?$|^[+-]?\.\d{1,18}$"
+_MONEY_NOISE = r"[\s,$€£¥₹]"
+MONEY_TYPE = pa.decimal128(18, 2)
+_WIDE_MONEY = pa.decimal128(38, 18)
+
+
+def text(values: pa.Array) -> pa.Array:
+    """Trim whitespace; values equal to a null marker (case-folded) become null."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    is_marker = pc.is_in(pc.utf8_lower(trimmed), value_set=_NULL_SET)
+    return pc.if_else(pc.fill_null(is_marker, True), pa.scalar(None, pa.string()), trimmed)
+
+
+def lookup(values: pa.Array, table: dict[str, str]) -> pa.Array:
+    """Map already-trimmed values through a vocabulary (keys lower case); null where unknown."""
+    keys = pa.array(list(table.keys()), pa.string())
+    canonical = pa.array(list(table.values()), pa.string())
+    return pc.take(canonical, pc.index_in(pc.utf8_lower(values), value_set=keys))
+
+
+def snake_case(values: pa.Array) -> pa.Array:
+    """``PageView`` / ``page view`` / ``Page-View`` -> ``page_view``."""
+    split_camel = pc.replace_substring_regex(values, r"([a-z0-9])([A-Z])", r"\1_\2")
+    return pc.replace_substring_regex(pc.utf8_lower(split_camel), r"[\s\-]+", "_")
+
+
+def number(values: pa.Array) -> pa.Array:
+    """Finite decimal numbers (``120000``, ``1.2e5``) as float64; null where not numeric."""
+    ok = pc.fill_null(pc.match_substring_regex(values, _NUMBER), False)
+    return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.float64())
+
+
+def money(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Parse money text exactly: (decimal128(18,2) rounded half-even, rounded flag).
+
+    Currency symbols, spaces and thousands separators are removed first; anything
+    still not a plain decimal number is null.
+    """
+    stripped = pc.replace_substring_regex(values, _MONEY_NOISE, "")
+    ok = pc.fill_null(pc.match_substring_regex(stripped, _MONEY), False)
+    wide = pc.cast(pc.if_else(ok, stripped, pa.scalar(None, pa.string())), _WIDE_MONEY)
+    rounded = pc.round(wide, ndigits=2, round_mode="half_to_even")
+    changed = pc.fill_null(pc.not_equal(rounded, wide), False)
+    return pc.cast(rounded, MONEY_TYPE), changed

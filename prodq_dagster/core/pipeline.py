@@ -1,0 +1,167 @@
+"""Process one entity-day: raw text -> evaluated rows -> dedupe -> clean / quarantine split.
+
+``process_entity`` is the single entry point the Dagster assets call. Its result
+carries the two output tables and the load statistics (conservation terms, reason
+counts, schema drift) that metrics and the validation report are built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import dedupe
+from .contract import Entity
+from .evaluate import evaluate
+from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
+from .reader import RawData
+from .rules import CODE_ORDER, Action, rules_for
+
+# Codes that come from reading, not from evaluating a parsed row.
+_READ_CODES = ("malformed_row", "missing_column")
+
+
+@dataclass
+class EntityResult:
+    """The outputs of one entity-day and the numbers that describe how they came about."""
+
+    entity: str
+    clean: pa.Table
+    quarantine: pa.Table
+    stats: dict = field(default_factory=dict)
+
+
+def _reason_strings(bits: np.ndarray, codes: list[str], prefix: pa.Array | None = None) -> pa.Array:
+    """Turn per-row reason bitmasks into ``a|b|c`` strings (null when no bit is set).
+
+    Strings are built once per distinct combination, not once per row.
+    """
+    uniques, inverse = np.unique(bits, return_inverse=True)
+    texts = ["|".join(c for i, c in enumerate(codes) if u >> i & 1) or None for u in uniques.tolist()]
+    out = pc.take(pa.array(texts, pa.string()), pa.array(inverse.astype(np.int64)))
+    if prefix is not None:
+        joined = pc.binary_join_element_wise(prefix, "|", out, "")  # null unless both present
+        out = pc.coalesce(joined, prefix, out)
+    return out
+
+
+def _bits(reasons: dict[str, np.ndarray], codes: list[str], n: int) -> np.ndarray:
+    bits = np.zeros(n, dtype=np.uint64)
+    for i, code in enumerate(codes):
+        if code in reasons:
+            bits |= reasons[code].astype(np.uint64) << np.uint64(i)
+    return bits
+
+
+def _count_codes(reason_strings: pa.Array) -> dict[str, int]:
+    """Count single reason codes over ``a|b`` strings (vectorized over distinct values)."""
+    counts: dict[str, int] = {}
+    if len(reason_strings) == 0:
+        return counts
+    for item in pc.value_counts(reason_strings.drop_null()).to_pylist():
+        for code in item["values"].split("|"):
+            counts[code] = counts.get(code, 0) + item["counts"]
+    return dict(sorted(counts.items(), key=lambda kv: (CODE_ORDER.get(kv[0].split(":")[0], 99), kv[0])))
+
+
+def top_combinations(reason_strings: pa.Array, limit: int = 10) -> list[dict]:
+    if len(reason_strings) == 0:
+        return []
+    items = pc.value_counts(reason_strings.drop_null()).to_pylist()
+    items.sort(key=lambda d: (-d["counts"], d["values"]))
+    return [{"reject_reason": d["values"], "count": d["counts"]} for d in items[:limit]]
+
+
+def _malformed_quarantine(raw: RawData) -> pa.Table:
+    n = raw.malformed.num_rows
+    schema = QUARANTINE_SCHEMAS[raw.entity.name]
+    columns = {name: pa.nulls(n, schema.field(name).type) for name in schema.names}
+    columns.update(
+        reject_reason=pa.array(["malformed_row"] * n, pa.string()),
+        source_file=raw.malformed.column("source_file"),
+        source_line=raw.malformed.column("source_line"),
+        raw_text=raw.malformed.column("raw_text"),
+    )
+    return pa.table(columns, schema=schema)
+
+
+def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) -> EntityResult:
+    """Evaluate, dedupe and split one entity-day of raw records."""
+    entity: Entity = raw.entity
+    table = raw.table
+    n = table.num_rows
+    contract = list(entity.columns)
+
+    dropped = dedupe.full_row_duplicates(table, contract)
+    kept = table.filter(pa.array(~dropped)) if dropped.any() else table
+    m = kept.num_rows
+
+    if master_ids is None:
+        master_ids = pa.array([], pa.string())
+    ev = evaluate(entity, kept, day, master_ids)
+    reject_codes = [r.code for r in rules_for(entity.name, Action.REJECT) if r.code not in _READ_CODES]
+    warn_codes = [r.code for r in rules_for(entity.name, Action.WARN)]
+    missing_cols = kept.column("missing_columns").combine_chunks()
+    reject_bits = _bits(ev.reasons, reject_codes, m)
+    has_reject = (reject_bits != 0) | pc.is_valid(missing_cols).to_numpy(zero_copy_only=False)
+
+    pk = ev.columns[entity.primary_key]
+    tiebreak = dedupe.content_hash(kept, contract) if m else np.zeros(0, dtype=np.uint64)
+    losers = dedupe.id_losers(pk, pc.is_valid(pk).to_numpy(zero_copy_only=False), [~has_reject] + ev.rank_keys, tiebreak)
+    dup_code = entity.duplicate_reason
+    reject_bits |= losers.astype(np.uint64) << np.uint64(reject_codes.index(dup_code))
+    is_bad = has_reject | losers
+
+    good = pa.array(~is_bad)
+    warn_bits = _bits(ev.reasons, warn_codes, m)
+    clean_cols = {name: arr for name, arr in ev.columns.items()}
+    clean_cols["warn_reason"] = _reason_strings(warn_bits, warn_codes)
+    clean = pa.table(clean_cols).filter(good)
+    clean = clean.sort_by([(entity.primary_key, "ascending")]).cast(CLEAN_SCHEMAS[entity.name])
+
+    bad = pa.array(is_bad)
+    reasons = _reason_strings(reject_bits, reject_codes, prefix=missing_cols).filter(bad)
+    quarantine = _quarantine_table(entity, kept.filter(bad), reasons, pk.filter(bad), tiebreak[is_bad])
+    quarantine = pa.concat_tables([_malformed_quarantine(raw), quarantine])
+
+    warn_counts = {code: int(ev.reasons[code][~is_bad].sum()) for code in warn_codes}
+    stats = {
+        "total": n + raw.malformed.num_rows,
+        "clean": clean.num_rows,
+        "quarantine": quarantine.num_rows,
+        "dropped_duplicates": int(dropped.sum()),
+        "malformed": raw.malformed.num_rows,
+        "duplicates": {"full_row": int(dropped.sum()), "id": int(losers.sum())},
+        "by_reason": _count_codes(quarantine.column("reject_reason").combine_chunks()),
+        "by_warning": warn_counts,
+        "top_reason_combinations": top_combinations(quarantine.column("reject_reason").combine_chunks()),
+        "schema": {"missing_columns": raw.missing_columns, "extra_columns": raw.extra_columns},
+        "files": raw.files,
+        "feed_present": raw.feed_present,
+        "encoding_repaired_files": raw.repaired_encoding_files,
+    }
+    return EntityResult(entity.name, clean, quarantine, stats)
+
+
+def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.Array, content: np.ndarray) -> pa.Table:
+    schema = QUARANTINE_SCHEMAS[entity.name]
+    n = rows.num_rows
+    columns = {}
+    for name in entity.columns:
+        columns["ingest_date_raw" if name == "ingest_date" else name] = rows.column(name)
+    columns.update(
+        extra_columns=rows.column("extra_columns"),
+        reject_reason=reasons,
+        source_file=rows.column("source_file"),
+        source_line=rows.column("source_line"),
+        raw_text=pa.nulls(n, pa.string()),
+    )
+    # Sorted by primary key (trimmed), then by content, so shuffled input gives the same file.
+    order = pa.table({"pk": pk, "reason": reasons, "content": pa.array(content, pa.uint64())})
+    keys = [("pk", "ascending", "at_end"), ("reason", "ascending", "at_end"), ("content", "ascending", "at_end")]
+    idx = pc.sort_indices(order, sort_keys=keys)
+    return pa.table(columns, schema=schema).take(idx)

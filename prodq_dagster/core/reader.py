@@ -1,0 +1,280 @@
+"""Read one day's raw CSV files of an entity into an all-text pyarrow table.
+
+Record boundaries are found with numpy before pyarrow parses anything: a newline
+ends a record when the number of quote characters before it is even (RFC 4180).
+Records whose field count differs from the header are malformed and are set
+aside with their raw text and physical line number; when such a record spans
+several physical lines (a stray quote swallowed the lines after it), each line is
+judged on its own, so one unbalanced quote costs one line, not the rest of the file.
+The good records are then parsed by pyarrow's multi-threaded CSV reader.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .contract import Entity
+
+NEWLINE, QUOTE, COMMA = 10, 34, 44
+SOURCE_COLUMNS = ("source_file", "source_line")
+META_COLUMNS = ("extra_columns", "missing_columns", "source_file", "source_line")
+
+
+class RawInputError(Exception):
+    """A raw input problem the user has to fix (unreadable file, no header ...)."""
+
+
+def _latin1_fallback(error: UnicodeDecodeError):
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("prodq_latin1", _latin1_fallback)
+
+
+@dataclass
+class RawData:
+    """One entity-day of raw text: parsed records plus the lines that could not be parsed."""
+
+    entity: Entity
+    table: pa.Table  # contract columns (text, null where absent) + META_COLUMNS
+    malformed: pa.Table  # source_file, source_line, raw_text
+    files: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    repaired_encoding_files: list[str] = field(default_factory=list)
+
+    @property
+    def feed_present(self) -> bool:
+        return bool(self.files)
+
+
+def find_files(day_dir: Path, entity: Entity) -> list[Path]:
+    """The entity's files in a day folder: ``<prefix>*.csv`` and ``<prefix>*.csv.gz``, sorted."""
+    if not day_dir.is_dir():
+        return []
+    found = [p for p in day_dir.iterdir() if p.is_file() and p.name.startswith(entity.file_prefix)]
+    return sorted(p for p in found if p.name.endswith((".csv", ".csv.gz")))
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
+    return data[3:] if data.startswith(codecs.BOM_UTF8) else data
+
+
+def _normalize_header(names: list[str]) -> list[str]:
+    out, seen = [], {}
+    for raw in names:
+        name = raw.strip().lstrip("\ufeff").strip().lower()
+        if name in seen:  # a repeated header name keeps a distinct, visible name
+            seen[name] += 1
+            name = f"{name}__{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name or f"unnamed_{len(out)}")
+    return out
+
+
+def _quote_parity_even(quote_pos: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    if len(quote_pos) == 0:
+        return np.ones(len(positions), dtype=bool)
+    return np.searchsorted(quote_pos, positions) % 2 == 0
+
+
+def _line_ok(line: bytes, n_fields: int) -> bool:
+    """Judge one physical line alone: balanced quotes and the header's field count."""
+    if line.count(b'"') % 2:
+        return False
+    try:
+        rows = list(csv.reader([line.decode("utf-8", "prodq_latin1")], strict=True))
+    except csv.Error:
+        return False
+    return len(rows) == 1 and len(rows[0]) == n_fields
+
+
+@dataclass
+class _Scan:
+    good: bytes
+    good_lines: np.ndarray
+    bad_lines: list[int]
+    bad_texts: list[str]
+
+
+def _scan_records(body: bytes, n_fields: int, first_line: int) -> _Scan:
+    arr = np.frombuffer(body, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == NEWLINE)
+    quotes = np.flatnonzero(arr == QUOTE)
+    ends = newlines[_quote_parity_even(quotes, newlines)]
+    if len(arr) and (len(ends) == 0 or ends[-1] != len(arr) - 1):
+        ends = np.append(ends, len(arr))  # last record without a trailing newline
+    starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else np.zeros(0, dtype=np.int64)
+    lines = first_line + np.searchsorted(newlines, starts)
+
+    lengths = ends - starts
+    last_byte = arr[np.maximum(ends - 1, 0)] if len(arr) else np.zeros(0, dtype=np.uint8)
+    blank = (lengths == 0) | ((lengths == 1) & (last_byte == 13))
+
+    commas = np.flatnonzero(arr == COMMA)
+    commas = commas[_quote_parity_even(quotes, commas)]
+    fields = np.bincount(np.searchsorted(starts, commas, side="right") - 1, minlength=len(starts)) + 1
+    bad = ~blank & (fields != n_fields)
+
+    if not bad.any() and not blank.any():
+        return _Scan(body, lines, [], [])
+
+    good_lines = [lines[~bad & ~blank]]
+    bad_lines: list[int] = []
+    bad_texts: list[str] = []
+    rescued: list[bytes] = []
+    # Residue only: the lines of records that failed the field count.
+    for start, end, line in zip(starts[bad], ends[bad], lines[bad]):
+        for offset, text in enumerate(body[start:end].split(b"\n")):
+            text = text.rstrip(b"\r")
+            if not text:
+                continue
+            if _line_ok(text, n_fields):
+                rescued.append(text)
+                good_lines.append(np.array([line + offset]))
+            else:
+                bad_lines.append(int(line + offset))
+                bad_texts.append(text.decode("utf-8", "prodq_latin1"))
+
+    keep = np.zeros(len(arr) + 1, dtype=np.int32)
+    np.add.at(keep, starts[~bad & ~blank], 1)
+    np.add.at(keep, np.minimum(ends[~bad & ~blank] + 1, len(arr)), -1)
+    mask = np.cumsum(keep[:-1]) > 0
+    good = arr[mask].tobytes()
+    if good and not good.endswith(b"\n"):
+        good += b"\n"
+    good += b"".join(t + b"\n" for t in rescued)
+    return _Scan(good, np.concatenate(good_lines).astype(np.int64), bad_lines, bad_texts)
+
+
+def _parse_good(good: bytes, names: list[str]) -> pa.Table:
+    if not good:
+        return pa.table({n: pa.array([], pa.string()) for n in names})
+    return pacsv.read_csv(
+        io.BytesIO(good),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=64 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _json_object(table: pa.Table, names: list[str]) -> pa.Array:
+    """Pack the given text columns into one JSON object string per row (vectorized)."""
+    pieces: list = []
+    for i, name in enumerate(names):
+        value = table.column(name).combine_chunks()
+        escaped = value
+        for old, new in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            escaped = pc.replace_substring(escaped, old, new)
+        quoted = pc.binary_join_element_wise('"', escaped, '"', "")
+        pieces += [("{" if i == 0 else ", ") + json.dumps(name) + ": ", quoted]
+    pieces.append("}")
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, pa.Table, list[str], list[str], bool]:
+    """Read one file: (records, malformed lines, missing columns, extra columns, encoding repaired)."""
+    data = _read_bytes(path)
+    header_end = data.find(b"\n")
+    header_bytes = data if header_end < 0 else data[:header_end]
+    if not header_bytes.strip():
+        names: list[str] = []
+        body = b""
+    else:
+        names = _normalize_header(next(csv.reader([header_bytes.decode("utf-8", "prodq_latin1").rstrip("\r")])))
+        body = b"" if header_end < 0 else data[header_end + 1 :]
+
+    repaired = False
+    scan = _scan_records(body, max(len(names), 1), first_line=2)
+    try:
+        table = _parse_good(scan.good, names)
+    except pa.ArrowInvalid as exc:
+        if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
+            raise RawInputError(f"cannot parse {path}: {exc}") from exc
+        # A stray non-UTF-8 byte (latin-1 export): decode those bytes as latin-1, keep the rest.
+        repaired = True
+        body = body.decode("utf-8", "prodq_latin1").encode("utf-8")
+        scan = _scan_records(body, max(len(names), 1), first_line=2)
+        table = _parse_good(scan.good, names)
+
+    if table.num_rows != len(scan.good_lines):
+        raise RawInputError(f"cannot parse {path}: record count mismatch ({table.num_rows} vs {len(scan.good_lines)})")
+
+    n = table.num_rows
+    missing = [c for c in entity.columns if c not in names]
+    extra = [c for c in names if c not in entity.columns]
+    columns = {c: table.column(c) if c in names else pa.nulls(n, pa.string()) for c in entity.columns}
+    columns["extra_columns"] = _json_object(table, extra) if extra else pa.nulls(n, pa.string())
+    missing_reason = "|".join(f"missing_column:{c}" for c in missing)
+    columns["missing_columns"] = pa.array([missing_reason] * n if missing else [None] * n, pa.string()) if missing else pa.nulls(n, pa.string())
+    columns["source_file"] = pa.array(np.full(n, source_name, dtype=object), pa.string())
+    columns["source_line"] = pa.array(scan.good_lines, pa.int64())
+    records = pa.table(columns)
+    malformed = pa.table(
+        {
+            "source_file": pa.array([source_name] * len(scan.bad_lines), pa.string()),
+            "source_line": pa.array(scan.bad_lines, pa.int64()),
+            "raw_text": pa.array(scan.bad_texts, pa.string()),
+        }
+    )
+    return records, malformed, missing, extra, repaired
+
+
+def read_entity(day_dir: Path, entity: Entity) -> RawData:
+    """Read every file of one entity in a day folder (all columns as text)."""
+    tables, malformed, files, repaired = [], [], [], []
+    missing_all: set[str] = set()
+    extra_all: set[str] = set()
+    for path in find_files(day_dir, entity):
+        records, bad, missing, extra, was_repaired = read_file(path, entity, path.name)
+        tables.append(records)
+        malformed.append(bad)
+        files.append(path.name)
+        missing_all.update(missing)
+        extra_all.update(extra)
+        if was_repaired:
+            repaired.append(path.name)
+    if not tables:
+        return RawData(entity, empty_records(entity), empty_malformed(), [], [], [], [])
+    return RawData(
+        entity=entity,
+        table=pa.concat_tables(tables).combine_chunks(),
+        malformed=pa.concat_tables(malformed),
+        files=files,
+        missing_columns=[c for c in entity.columns if c in missing_all],
+        extra_columns=sorted(extra_all),
+        repaired_encoding_files=repaired,
+    )
+
+
+def empty_records(entity: Entity) -> pa.Table:
+    schema = [(c, pa.string()) for c in entity.columns]
+    schema += [("extra_columns", pa.string()), ("missing_columns", pa.string())]
+    schema += [("source_file", pa.string()), ("source_line", pa.int64())]
+    return pa.schema(schema).empty_table()
+
+
+def empty_malformed() -> pa.Table:
+    return pa.schema([("source_file", pa.string()), ("source_line", pa.int64()), ("raw_text", pa.string())]).empty_table()

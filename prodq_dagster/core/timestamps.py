@@ -1,0 +1,108 @@
+"""Vectorized timestamp parsing to tz-aware UTC.
+
+Every value is parsed on its own terms: a naive string is UTC, a string with an
+offset (``Z``, ``+05:30``, ``-0500``, ``+01``) is shifted to UTC by that offset.
+This holds whatever the mix and order of naive and offset strings in one column
+(unlike ``pandas.to_datetime(format="ISO8601", utc=True)``, which can take the
+first value's zone handling for the whole column).
+
+The fast path is pyarrow compute: one regex split, ``strptime`` on the wall time,
+then fraction and offset arithmetic. Epoch seconds/milliseconds are recognised
+vectorized too. Only the residue that neither handles (other layouts such as
+``12/10/2025 14:41``) goes through pandas' tolerant per-element parser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+UTC_US = pa.timestamp("us", tz="UTC")
+
+# Instants outside this window are treated as unparseable garbage (year 2999, 1900 ...).
+MIN_PLAUSIBLE = pd.Timestamp("2000-01-01", tz="UTC")
+MAX_PLAUSIBLE = pd.Timestamp("2100-01-01", tz="UTC")
+
+_ISO_LIKE = (
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hm>\d{2}:\d{2})(?::(?P<sec>\d{2}))?"
+    r"(?:[.,](?P<frac>\d{1,9}))?\s*(?P<tz>[Zz]|UTC|utc|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_EPOCH = r"^\d{10}(?:\d{3})?$"
+_RESIDUE_HINT = r"\d{4}"
+
+
+def _to_int(arr: pa.Array) -> pa.Array:
+    return pc.cast(arr, pa.int64())
+
+
+def _parse_iso_like(values: pa.Array) -> pa.Array:
+    """Parse the ISO-8601-like strings; everything else comes back null."""
+    parts = pc.extract_regex(values, _ISO_LIKE)
+    matched = pc.is_valid(parts)
+    if not pc.any(matched).as_py():
+        return pa.nulls(len(values), UTC_US)
+    date = pc.struct_field(parts, "date")
+    hm = pc.struct_field(parts, "hm")
+    sec = pc.struct_field(parts, "sec")
+    sec = pc.if_else(pc.equal(sec, ""), "00", sec)
+    wall_text = pc.binary_join_element_wise(date, " ", hm, ":", sec, "")
+    wall = pc.strptime(wall_text, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
+    micros = pc.cast(wall, pa.int64())
+
+    frac = pc.struct_field(parts, "frac")
+    frac_us = _to_int(pc.utf8_slice_codeunits(pc.utf8_rpad(pc.if_else(pc.equal(frac, ""), "0", frac), 6, "0"), 0, 6))
+
+    tz = pc.struct_field(parts, "tz")
+    has_offset = pc.match_substring_regex(tz, r"^[+-]")
+    digits = pc.replace_substring(pc.if_else(has_offset, tz, "+00:00"), ":", "")
+    sign = pc.if_else(pc.starts_with(digits, "-"), -1, 1)
+    hours = _to_int(pc.utf8_slice_codeunits(digits, 1, 3))
+    minutes_text = pc.utf8_slice_codeunits(digits, 3, 5)
+    minutes = _to_int(pc.if_else(pc.equal(minutes_text, ""), "0", minutes_text))
+    offset_ok = pc.and_(pc.less_equal(hours, 14), pc.less(minutes, 60))
+    offset_us = pc.multiply(sign, pc.multiply(pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)), 1_000_000))
+
+    utc_micros = pc.subtract(pc.add(micros, frac_us), offset_us)
+    utc_micros = pc.if_else(offset_ok, utc_micros, pa.scalar(None, pa.int64()))
+    return pc.cast(utc_micros, pa.int64()).cast(UTC_US)
+
+
+def _parse_epoch(values: pa.Array) -> pa.Array:
+    is_epoch = pc.fill_null(pc.match_substring_regex(values, _EPOCH), False)
+    if not pc.any(is_epoch).as_py():
+        return pa.nulls(len(values), UTC_US)
+    number = _to_int(pc.if_else(is_epoch, values, "0"))
+    scale = pc.if_else(pc.equal(pc.utf8_length(values), 13), 1_000, 1_000_000)
+    micros = pc.if_else(is_epoch, pc.multiply(number, scale), pa.scalar(None, pa.int64()))
+    return micros.cast(UTC_US)
+
+
+def _parse_residue(values: pa.Array, todo: np.ndarray) -> pa.Array:
+    """Tolerant per-element parse of the few strings no vectorized layout matched."""
+    out = pa.nulls(len(values), UTC_US)
+    index = np.flatnonzero(todo)
+    if len(index) == 0:
+        return out
+    texts = pd.Series(values.take(pa.array(index)).to_pylist(), dtype="object")
+    parsed = pd.to_datetime(texts, format="mixed", utc=True, errors="coerce").astype("datetime64[us, UTC]")
+    full = pd.Series(pd.NaT, index=range(len(values)), dtype="datetime64[us, UTC]")
+    full.iloc[index] = parsed.to_numpy()
+    return pa.Array.from_pandas(full, type=UTC_US)
+
+
+def parse_utc(values: pa.Array) -> pa.Array:
+    """Parse trimmed strings (null = missing) to ``timestamp[us, UTC]``; null where unparseable."""
+    values = pc.cast(values, pa.string())
+    result = pc.coalesce(_parse_iso_like(values), _parse_epoch(values))
+    present = pc.is_valid(values)
+    todo = pc.and_(pc.and_(present, pc.is_null(result)), pc.fill_null(pc.match_substring_regex(values, _RESIDUE_HINT), False))
+    todo_np = todo.to_numpy(zero_copy_only=False)
+    if todo_np.any():
+        result = pc.coalesce(result, _parse_residue(values, todo_np))
+    plausible = pc.and_(
+        pc.greater_equal(result, pa.scalar(MIN_PLAUSIBLE.to_pydatetime(), UTC_US)),
+        pc.less(result, pa.scalar(MAX_PLAUSIBLE.to_pydatetime(), UTC_US)),
+    )
+    return pc.if_else(pc.fill_null(plausible, False), result, pa.scalar(None, UTC_US))
