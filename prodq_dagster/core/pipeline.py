@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import dedupe
+from . import normalize as nz
 from .contract import Entity
 from .evaluate import evaluate
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
@@ -143,8 +144,15 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
         "files": raw.files,
         "feed_present": raw.feed_present,
         "encoding_repaired_files": raw.repaired_encoding_files,
+        "null_counts": _null_counts(kept, entity),
     }
     return EntityResult(entity.name, clean, quarantine, stats)
+
+
+def _null_counts(table: pa.Table, entity: Entity) -> dict[str, int]:
+    """Missing (null-marker) values of the key columns among the parsed rows."""
+    keys = dict.fromkeys([entity.primary_key, "customer_id", entity.time_column])
+    return {name: table.num_rows - pc.count(nz.text(table.column(name).combine_chunks())).as_py() for name in keys}
 
 
 def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.Array, content: np.ndarray) -> pa.Table:

@@ -1,0 +1,54 @@
+"""Settings from ``PRODQ_*`` environment variables: paths, partitions start and thresholds.
+
+Every threshold the alerts and the sensor use lives here, so none is a literal in
+code; the README lists each variable with its default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Settings:
+    raw_dir: str = "data/raw"
+    out_dir: str = "data"
+    reports_dir: str = "reports"
+    partitions_start: str = "2025-01-01"
+    # hourly_coverage: alert when more than this many UTC hours of the day have no clean events
+    hourly_max_empty_hours: int = 4
+    # volume_drop: alert when clean events fall more than this fraction below the baseline median
+    volume_drop_ratio: float = 0.5
+    volume_baseline_days: int = 7
+    volume_lookback_days: int = 60
+    # sensor: how long a day with an incomplete feed set waits before it runs anyway
+    sensor_grace_minutes: int = 120
+    # freshness: raw partition of today expected (first seen by the sensor) by this UTC hour
+    freshness_deadline_hour_utc: int = 6
+    # schedule
+    schedule_hour: int = 2
+    schedule_minute: int = 0
+    schedule_timezone: str = "UTC"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"PRODQ_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            kind = type(f.default)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError as exc:
+                raise ValueError(f"PRODQ_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+        settings = cls(**values)
+        date.fromisoformat(settings.partitions_start)  # fail early on a bad start date
+        return settings
+
+
+def env_var_names() -> list[str]:
+    return [f"PRODQ_{f.name.upper()}" for f in fields(Settings)]

@@ -1,0 +1,117 @@
+"""Partitioned Parquet and JSON storage with atomic replacement.
+
+A partition is one file, ``<root>/<dataset>/ingest_date=D/part-0.parquet``. It is
+written under a hidden temporary name in the same folder and moved into place
+with ``os.replace``, so readers see either the old file or the new one, never a
+half-written one; other files left in the partition folder are removed after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PART_FILE = "part-0.parquet"
+
+# Where each named dataset lives under the output root.
+DATASET_DIRS = {
+    "clean_customers": "clean/customers",
+    "clean_events": "clean/events",
+    "clean_orders": "clean/orders",
+    "quarantine_customers": "quarantine/customers",
+    "quarantine_events": "quarantine/events",
+    "quarantine_orders": "quarantine/orders",
+    "load_stats_customers": "metrics/load_stats/customers",
+    "load_stats_events": "metrics/load_stats/events",
+    "load_stats_orders": "metrics/load_stats/orders",
+    "customer_master": "master/customers",
+    "daily_metrics": "metrics/daily_metrics",
+    "hourly_events": "metrics/hourly_events",
+}
+
+
+def partition_dir(root: str | Path, dataset: str, day: date | str) -> Path:
+    day_text = day if isinstance(day, str) else day.isoformat()
+    return Path(root) / DATASET_DIRS.get(dataset, dataset) / f"ingest_date={day_text}"
+
+
+def partition_file(root: str | Path, dataset: str, day: date | str) -> Path:
+    return partition_dir(root, dataset, day) / PART_FILE
+
+
+def _before_replace_hook() -> None:
+    """Test hook: PRODQ_TEST_SLOW_WRITE_SECONDS makes a write pause before its rename."""
+    delay = os.environ.get("PRODQ_TEST_SLOW_WRITE_SECONDS")
+    if delay:
+        import time
+
+        time.sleep(float(delay))
+
+
+def _atomic_replace(target: Path, write) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.parent / f".{target.name}.{uuid.uuid4().hex}"
+    try:
+        write(temp)
+        _before_replace_hook()
+        os.replace(temp, target)
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
+def write_table(table: pa.Table, root: str | Path, dataset: str, day: date | str) -> Path:
+    """Replace one partition atomically with ``table``; returns the file path."""
+    target = partition_file(root, dataset, day)
+    _atomic_replace(target, lambda temp: pq.write_table(table, temp, compression="zstd"))
+    for stale in target.parent.iterdir():
+        if stale.name != target.name and not stale.name.startswith("."):
+            stale.unlink()
+    return target
+
+
+def read_table(root: str | Path, dataset: str, day: date | str, columns: list[str] | None = None) -> pa.Table | None:
+    """Read one partition, or None when it has not been written."""
+    path = partition_file(root, dataset, day)
+    if not path.exists():
+        return None
+    return pq.read_table(path, columns=columns)
+
+
+def read_tables(root: str | Path, dataset: str, days: Iterable[date], columns: list[str] | None = None) -> dict[date, pa.Table]:
+    """Read the partitions of the given days that exist."""
+    out = {}
+    for day in days:
+        table = read_table(root, dataset, day, columns)
+        if table is not None:
+            out[day] = table
+    return out
+
+
+def written_days(root: str | Path, dataset: str) -> list[date]:
+    """The days that have a partition file for a dataset, sorted."""
+    base = Path(root) / DATASET_DIRS.get(dataset, dataset)
+    if not base.is_dir():
+        return []
+    days = []
+    for child in base.iterdir():
+        if child.name.startswith("ingest_date=") and (child / PART_FILE).exists():
+            try:
+                days.append(date.fromisoformat(child.name.split("=", 1)[1]))
+            except ValueError:
+                continue
+    return sorted(days)
+
+
+def write_json(obj: dict, path: Path) -> Path:
+    """Write a JSON document atomically (pretty-printed, stable key order as given)."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
+    _atomic_replace(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+    return path
