@@ -1,0 +1,21 @@
+"""The prodq asset graph: raw feeds -> clean/quarantine per entity -> metrics -> reports."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ..core.config import Settings
+from .entities import build_entity_assets
+from .master import build_master_asset
+from .metrics import build_metrics_assets
+from .raw import raw_specs
+from .reports import build_report_assets
+
+def build_assets(partitions_def: dg.PartitionsDefinition, settings: Settings) -> list:
+    return [
+        *raw_specs(partitions_def),
+        *build_entity_assets(partitions_def),
+        build_master_asset(partitions_def),
+        build_metrics_assets(partitions_def),
+        *build_report_assets(partitions_def, settings),
+    ]

@@ -1,0 +1,63 @@
+"""Daily metrics (one wide row) and hourly clean event counts of a day."""
+
+import dagster as dg
+import pyarrow as pa
+
+from ..core import contract as core_contract
+from ..core import metrics as core_metrics
+from ..core.contract import ENTITIES
+from ..core.stats import stats_from_table
+from ..resources import parse_partition_key
+from .groups import IO_MANAGER_KEY, METRICS_GROUP
+from .metadata import column_schema
+
+_CHARTED = ("events_clean", "events_quarantine_rate", "orders_quarantine_rate", "duration_ms_p95", "amount_p95_USD", "amount_p95_EUR", "events_outside_day")
+
+def stats_ins() -> dict[str, dg.AssetIn]:
+    return {f"load_stats_{name}": dg.AssetIn(dagster_type=pa.Table) for name in ENTITIES}
+
+def collect_stats(**tables: pa.Table) -> dict[str, dict]:
+    return {name: stats_from_table(tables[f"load_stats_{name}"]) for name in ENTITIES}
+
+def build_metrics_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    version = core_contract.RULE_SET_VERSION
+
+    @dg.multi_asset(
+        name="metrics",
+        partitions_def=partitions_def,
+        group_name=METRICS_GROUP,
+        outs={
+            "daily_metrics": dg.AssetOut(
+                io_manager_key=IO_MANAGER_KEY,
+                code_version=version,
+                kinds={"parquet"},
+                description="One wide row per day: volume per dataset (raw/clean/quarantine/dropped), events by type "
+                "and platform, orders by status, distinct customers, raw-quality rates (invalid timestamps, orphans, "
+                "duplicates, null rates), p50/p95 of duration_ms and of amount per currency, events_outside_day.",
+            ),
+            "hourly_events": dg.AssetOut(
+                io_manager_key=IO_MANAGER_KEY,
+                code_version=version,
+                kinds={"parquet"},
+                description="24 rows: UTC hour of the ingest day and its clean event count (events outside the day excluded).",
+            ),
+        },
+        ins={
+            "clean_events": dg.AssetIn(dagster_type=pa.Table),
+            "clean_orders": dg.AssetIn(dagster_type=pa.Table),
+            **stats_ins(),
+        },
+    )
+    def metrics(context: dg.AssetExecutionContext, clean_events: pa.Table, clean_orders: pa.Table, **load_stats: pa.Table):
+        """Compute the day's quality and volume metrics and its hourly clean event counts."""
+        day = parse_partition_key(context.partition_key)
+        stats = collect_stats(**load_stats)
+        daily = core_metrics.daily_metrics(day, stats, clean_events, clean_orders)
+        hourly = core_metrics.hourly_events(day, clean_events)
+        row = daily.to_pylist()[0]
+        charted = {key: row[key] for key in _CHARTED if row.get(key) is not None}
+        yield dg.Output(daily, output_name="daily_metrics", metadata={"dagster/row_count": 1, "dagster/column_schema": column_schema(daily.schema), **charted})
+        empty_hours = int(sum(1 for c in hourly.column("event_count").to_pylist() if c == 0))
+        yield dg.Output(hourly, output_name="hourly_events", metadata={"dagster/row_count": 24, "empty_hours": empty_hours})
+
+    return metrics

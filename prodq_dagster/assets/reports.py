@@ -1,0 +1,103 @@
+"""The per-day JSON documents: validation_report.json and alerts.json."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+
+from .. import checks
+from ..core import alerts as core_alerts
+from ..core import contract as core_contract
+from ..core import storage
+from ..core.config import Settings
+from ..core.privacy import mask_email_text
+from ..core.report import validation_report as build_report
+from ..resources import ProdqConfig, parse_partition_key
+from .groups import CONFIG_KEY, REPORTS_GROUP
+from .metrics import collect_stats, stats_ins
+
+def report_dir(config: ProdqConfig, partition_key: str) -> Path:
+    return Path(config.reports_dir) / f"ingest_date={partition_key}"
+
+def prior_days(out_dir: str, day, lookback_days: int) -> list[core_alerts.PriorDay]:
+    """The volume history of the days before ``day`` that have daily metrics."""
+    days = [day - timedelta(days=i) for i in range(lookback_days, 0, -1)]
+    columns = ["events_feed_present", "events_clean"]
+    found = storage.read_tables(out_dir, "daily_metrics", days, columns=columns)
+    return [
+        core_alerts.PriorDay(d, bool(t.column("events_feed_present")[0].as_py()), int(t.column("events_clean")[0].as_py()))
+        for d, t in found.items()
+    ]
+
+def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Settings) -> list[dg.AssetsDefinition]:
+    version = core_contract.RULE_SET_VERSION
+
+    @dg.asset(
+        name="validation_report",
+        partitions_def=partitions_def,
+        group_name=REPORTS_GROUP,
+        code_version=version,
+        ins=stats_ins(),
+        required_resource_keys={CONFIG_KEY},
+        kinds={"json"},
+    )
+    def validation_report(context: dg.AssetExecutionContext, **load_stats: pa.Table) -> dg.MaterializeResult:
+        """`reports/ingest_date=D/validation_report.json`: per entity the raw rows, clean, quarantine and
+        dropped-duplicate counts (which add up), counts per reject reason, the ten commonest reason
+        combinations, duplicates, schema drift and the files read."""
+        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
+        day = parse_partition_key(context.partition_key)
+        report = build_report(day, context.run_id, collect_stats(**load_stats))
+        path = storage.write_json(report, report_dir(config, context.partition_key) / "validation_report.json")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(path)),
+                **{f"{name}_quarantine": report[name]["quarantine"] for name in core_contract.ENTITIES},
+                **{f"{name}_total": report[name]["total"] for name in core_contract.ENTITIES},
+            }
+        )
+
+    @dg.asset(
+        name="alerts",
+        partitions_def=partitions_def,
+        group_name=REPORTS_GROUP,
+        code_version=version,
+        ins={"hourly_events": dg.AssetIn(dagster_type=pa.Table), **stats_ins()},
+        deps=[
+            # The day's metrics plus the earlier days of the volume baseline (never later ones).
+            dg.AssetDep(
+                "daily_metrics",
+                partition_mapping=dg.TimeWindowPartitionMapping(
+                    start_offset=-settings.volume_lookback_days, end_offset=0, allow_nonexistent_upstream_partitions=True
+                ),
+            ),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(name, asset="alerts", partitions_def=partitions_def, description=f"WARN when the day raises a {name} alert.")
+            for name in checks.ALERT_CHECKS
+        ],
+        required_resource_keys={CONFIG_KEY},
+        kinds={"json"},
+    )
+    def alerts(context: dg.AssetExecutionContext, hourly_events: pa.Table, **load_stats: pa.Table):
+        """`reports/ingest_date=D/alerts.json`: hourly_coverage (too many UTC hours without clean events),
+        volume_drop (clean events far below the median of the last available prior days), missing_feed
+        and schema_drift, plus the alerts that were skipped and why."""
+        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
+        settings = config.settings()
+        day = parse_partition_key(context.partition_key)
+        stats = collect_stats(**load_stats)
+        hourly = hourly_events.column("event_count").to_pylist()
+        prior = prior_days(config.out_dir, day, settings.volume_lookback_days)
+        document = core_alerts.evaluate_alerts(day, stats, hourly, prior, settings)
+        path = storage.write_json(document, report_dir(config, context.partition_key) / "alerts.json")
+        for alert in document["alerts"]:
+            context.log.warning(mask_email_text(f"[{alert['type']}] {alert['message']}"))
+        yield from checks.alert_check_results("alerts", document)
+        yield dg.MaterializeResult(
+            asset_key="alerts",
+            metadata={"path": dg.MetadataValue.path(str(path)), "alert_count": len(document["alerts"]), "skipped_count": len(document["skipped"])},
+        )
+
+    return [validation_report, alerts]

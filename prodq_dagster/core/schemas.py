@@ -1,0 +1,126 @@
+"""Pandera contracts of the clean outputs, and their evaluation as failure counts + samples.
+
+These schemas are the promise made to every reader of ``clean/``: types, non-null
+keys, unique ids, canonical categories and ranges. Only vectorized built-in
+checks are used. ``validate_clean`` never raises on a contract failure: it
+returns the failures as data (counts per column and check, a bounded sample with
+e-mails masked) for the asset check to report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+import pandera.pandas as pa_schema
+import pyarrow as pa
+
+from . import vocab
+from .contract import MAX_DURATION_MS
+from .normalize import MONEY_TYPE
+from .privacy import mask_email_text
+
+SAMPLE_LIMIT = 20
+TS = "datetime64[us, UTC]"
+MONEY = pd.ArrowDtype(MONEY_TYPE)
+
+
+def _key(unique: bool = False) -> pa_schema.Column:
+    return pa_schema.Column("str", nullable=False, unique=unique, checks=pa_schema.Check.str_length(min_value=1))
+
+
+def _category(table: dict[str, str] | frozenset, nullable: bool) -> pa_schema.Column:
+    allowed = sorted(set(table.values())) if isinstance(table, dict) else sorted(table)
+    return pa_schema.Column("str", pa_schema.Check.isin(allowed), nullable=nullable)
+
+
+_POSITIVE_STATUSES = ("paid", "refunded", "chargeback")
+
+
+def _amount_fits_status(df: pd.DataFrame) -> pd.Series:
+    needs_positive = df["status"].isin(_POSITIVE_STATUSES)
+    return ~needs_positive | (df["amount"] > Decimal("0")).fillna(False).astype(bool)
+
+
+CLEAN_CONTRACTS: dict[str, pa_schema.DataFrameSchema] = {
+    "customers": pa_schema.DataFrameSchema(
+        {
+            "customer_id": _key(unique=True),
+            "email": pa_schema.Column("str", nullable=True),
+            "email_valid": pa_schema.Column(bool),
+            "created_at_utc": pa_schema.Column(TS, nullable=False),
+            "country": _category(vocab.ISO_COUNTRY_CODES, nullable=True),
+            "status": _category(vocab.CUSTOMER_STATUS, nullable=True),
+            "warn_reason": pa_schema.Column("str", nullable=True),
+        },
+        strict=True,
+        name="clean_customers",
+    ),
+    "events": pa_schema.DataFrameSchema(
+        {
+            "event_id": _key(unique=True),
+            "customer_id": _key(),
+            "event_time_utc": pa_schema.Column(TS, nullable=False),
+            "event_type": _category(vocab.EVENT_TYPE, nullable=False),
+            "platform": _category(vocab.PLATFORM, nullable=True),
+            "session_id": pa_schema.Column("str", nullable=True),
+            "duration_ms": pa_schema.Column("Int64", pa_schema.Check.in_range(0, MAX_DURATION_MS), nullable=True),
+            "warn_reason": pa_schema.Column("str", nullable=True),
+        },
+        strict=True,
+        name="clean_events",
+    ),
+    "orders": pa_schema.DataFrameSchema(
+        {
+            "order_id": _key(unique=True),
+            "customer_id": _key(),
+            "order_time_utc": pa_schema.Column(TS, nullable=False),
+            "amount": pa_schema.Column(MONEY, pa_schema.Check.ge(Decimal("0")), nullable=False),
+            "currency": _category(vocab.CURRENCY, nullable=False),
+            "status": _category(vocab.ORDER_STATUS, nullable=False),
+            "warn_reason": pa_schema.Column("str", nullable=True),
+        },
+        checks=[pa_schema.Check(_amount_fits_status, name="amount_positive_for_paid_refunded_chargeback")],
+        strict=True,
+        name="clean_orders",
+    ),
+}
+
+
+@dataclass
+class ContractResult:
+    passed: bool
+    rows: int
+    failure_count: int = 0
+    failures_by_check: dict[str, int] = field(default_factory=dict)  # "column: check" -> count
+    sample: list[dict] = field(default_factory=list)
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow -> pandas the way clean data is validated and loaded (exact money, nullable ints)."""
+    mapping = {MONEY_TYPE: MONEY, pa.int64(): pd.Int64Dtype()}
+    return table.to_pandas(types_mapper=mapping.get)
+
+
+def validate_clean(entity: str, table: pa.Table) -> ContractResult:
+    """Validate a clean table against its contract; failures come back as data."""
+    frame = to_pandas(table)
+    try:
+        CLEAN_CONTRACTS[entity].validate(frame, lazy=True)
+    except pa_schema.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        label = cases["column"].fillna(cases["schema_context"]).astype(str) + ": " + cases["check"].astype(str)
+        counts = label.value_counts().sort_index()
+        sample = cases.head(SAMPLE_LIMIT)
+        sample_rows = [
+            {
+                "column": None if pd.isna(r["column"]) else str(r["column"]),
+                "check": str(r["check"]),
+                "failure_case": mask_email_text(str(r["failure_case"])),
+                "index": None if pd.isna(r["index"]) else int(r["index"]),
+            }
+            for r in sample.to_dict("records")
+        ]
+        return ContractResult(False, len(frame), int(len(cases)), {k: int(v) for k, v in counts.items()}, sample_rows)
+    return ContractResult(True, len(frame))

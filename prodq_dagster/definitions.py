@@ -1,0 +1,39 @@
+"""The one ``Definitions`` object of the prodq code location.
+
+Paths, the partitions start and thresholds come from ``PRODQ_*`` environment
+variables when the code location loads (see the README for the list).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+
+from .assets import build_assets
+from .core.config import Settings
+from .jobs import build_daily_job
+from .partitions import daily_partitions
+from .resources import PartitionedParquetIOManager, ProdqConfig
+from .assets.groups import CONFIG_KEY, IO_MANAGER_KEY
+
+# Partitioned check specs and allow_nonexistent_upstream_partitions are preview/beta
+# APIs in Dagster 1.13; they are used on purpose, so their warnings are silenced.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    partitions_def = daily_partitions(settings)
+    return dg.Definitions(
+        assets=build_assets(partitions_def, settings),
+        jobs=[build_daily_job(partitions_def)],
+        resources={
+            CONFIG_KEY: ProdqConfig.from_settings(settings),
+            IO_MANAGER_KEY: PartitionedParquetIOManager(base_dir=settings.out_dir),
+        },
+    )
+
+
+defs = build_definitions()
