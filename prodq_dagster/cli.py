@@ -1,0 +1,201 @@
+"""Command line: run the prodq asset graph for a day or a date range through Dagster.
+
+    python -m prodq_dagster --data_dir data/raw --out_dir data --date 2025-12-10
+    python -m prodq_dagster --data_dir data/raw --out_dir data --start 2025-12-01 --end 2025-12-07
+
+Each day is one run of the ``prodq_daily`` job on the Dagster instance in
+``$DAGSTER_HOME`` (default: ``.dagster_home`` in the project), so CLI runs show up
+in the UI. Exit codes: 0 success, 1 a run failed, 2 bad arguments (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class UsageError(Exception):
+    """A problem with the command line the user has to fix."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints the whole usage)
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m prodq_dagster", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data_dir", required=True, help="raw root holding ingest_date=YYYY-MM-DD/ folders")
+    parser.add_argument("--out_dir", required=True, help="root of clean/, quarantine/, metrics/")
+    parser.add_argument("--reports_dir", help="root of the JSON reports (default: 'reports' beside out_dir)")
+    parser.add_argument("--date", help="one day, YYYY-MM-DD")
+    parser.add_argument("--start", help="first day of an inclusive range")
+    parser.add_argument("--end", help="last day of an inclusive range")
+    parser.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
+    return parser
+
+
+def _parse_day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag} {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def resolve_days(args: argparse.Namespace, today: date) -> list[date]:
+    if args.date and (args.start or args.end):
+        raise UsageError("give either --date or --start/--end, not both")
+    if args.date:
+        first = last = _parse_day(args.date, "--date")
+    elif args.start and args.end:
+        first, last = _parse_day(args.start, "--start"), _parse_day(args.end, "--end")
+    else:
+        raise UsageError("give --date D, or --start D1 --end D2")
+    if first > last:
+        raise UsageError(f"--start {first} is after --end {last}")
+    if last > today:
+        raise UsageError(f"{last} is in the future (today is {today} UTC)")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _check_writable(path: Path, flag: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".prodq-write-probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"{flag} {path} is not writable: {exc.strerror or exc}") from None
+
+
+def prepare(args: argparse.Namespace, today: date) -> tuple[list[date], list[date]]:
+    """Validate the arguments; returns (days with a raw folder, days without)."""
+    days = resolve_days(args, today)
+    raw = Path(args.data_dir)
+    if not raw.is_dir():
+        raise UsageError(f"--data_dir {raw} does not exist or is not a directory")
+    present = [d for d in days if (raw / f"ingest_date={d.isoformat()}").is_dir()]
+    if not present:
+        raise UsageError(f"no ingest_date=YYYY-MM-DD folder under {raw} for {days[0]}..{days[-1]}")
+    _check_writable(Path(args.out_dir), "--out_dir")
+    _check_writable(Path(reports_dir(args)), "--reports_dir")
+    return present, [d for d in days if d not in present]
+
+
+def reports_dir(args: argparse.Namespace) -> str:
+    return args.reports_dir or str(Path(args.out_dir).resolve().parent / "reports")
+
+
+def configure_environment(args: argparse.Namespace, first_day: date) -> None:
+    """Point the code location at the CLI's paths and widen the partitions start if needed."""
+    from .core.config import Settings
+
+    os.environ["PRODQ_RAW_DIR"] = str(Path(args.data_dir).resolve())
+    os.environ["PRODQ_OUT_DIR"] = str(Path(args.out_dir).resolve())
+    os.environ["PRODQ_REPORTS_DIR"] = str(Path(reports_dir(args)).resolve())
+    configured = date.fromisoformat(Settings.from_env().partitions_start)
+    if first_day < configured:
+        os.environ["PRODQ_PARTITIONS_START"] = first_day.isoformat()
+    if not os.environ.get("DAGSTER_HOME"):
+        home = PROJECT_ROOT / ".dagster_home" if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd() / ".dagster_home"
+        home.mkdir(parents=True, exist_ok=True)
+        config = home / "dagster.yaml"
+        if not config.exists():
+            config.write_text("telemetry:\n  enabled: false\n")
+        os.environ["DAGSTER_HOME"] = str(home)
+
+
+@contextlib.contextmanager
+def partition_lock(out_dir: str, day: date):
+    """Serialize runs of one partition across processes (the run queue does not cover CLI runs)."""
+    lock_dir = Path(out_dir) / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"ingest_date={day.isoformat()}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_day(job, instance, day: date, verbose: bool) -> tuple[bool, list[str]]:
+    """Materialize the whole chain for one partition; returns (success, failure messages)."""
+    level = "DEBUG" if verbose else "WARNING"
+    result = job.execute_in_process(
+        partition_key=day.isoformat(),
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+    )
+    errors = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            message = error.message.strip().splitlines()[0] if error else "unknown error"
+            errors.append(f"{event.step_key}: {message}")
+    return result.success, errors
+
+
+def summarize_day(report_root: str, day: date) -> str:
+    folder = Path(report_root) / f"ingest_date={day.isoformat()}"
+    report = json.loads((folder / "validation_report.json").read_text())
+    alerts = json.loads((folder / "alerts.json").read_text())
+    lines = [f"{day}  run {report['run_id'][:8]}"]
+    for name in ("customers", "events", "orders"):
+        s = report[name]
+        top = ", ".join(f"{code}={n}" for code, n in sorted(s["by_reason"].items(), key=lambda kv: -kv[1])[:3])
+        feed = "" if s["feed_present"] else "  (no file)"
+        lines.append(
+            f"  {name:<10} in={s['total']:<9} clean={s['clean']:<9} quarantined={s['quarantine']:<8} "
+            f"dropped_dupes={s['dropped_duplicates']:<6} top: {top or '-'}{feed}"
+        )
+    if alerts["alerts"]:
+        for alert in alerts["alerts"]:
+            lines.append(f"  ALERT {alert['type']} ({alert['severity']}): {alert['message']}")
+    else:
+        lines.append("  alerts: none")
+    for skipped in alerts["skipped"]:
+        lines.append(f"  skipped {skipped['type']}: {skipped['reason']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    today = datetime.now(timezone.utc).date()
+    try:
+        args = build_parser().parse_args(argv)
+        days, missing = prepare(args, today)
+        configure_environment(args, days[0])
+    except UsageError as exc:
+        print(f"prodq: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    import dagster as dg
+
+    from .definitions import build_definitions
+    from .jobs import DAILY_JOB_NAME
+
+    job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
+    failed = False
+    with dg.DagsterInstance.get() as instance:
+        for day in days:
+            with partition_lock(os.environ["PRODQ_OUT_DIR"], day):
+                ok, errors = run_day(job, instance, day, args.verbose)
+            if ok:
+                print(summarize_day(os.environ["PRODQ_REPORTS_DIR"], day), flush=True)
+            else:
+                failed = True
+                print(f"{day}  FAILED", flush=True)
+                for error in errors:
+                    print(f"  {error}", file=sys.stderr, flush=True)
+    for day in missing:
+        print(f"{day}  no raw folder: skipped (missing day)")
+    return EXIT_RUN_FAILED if failed else EXIT_OK
