@@ -1,0 +1,73 @@
+"""Shared fixtures: a temporary Dagster instance, raw-folder writers and a one-call partition run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from prodq_dagster.core.config import Settings
+from prodq_dagster.core.contract import ENTITIES
+from prodq_dagster.definitions import build_definitions
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch) -> Path:
+    """Every test that touches Dagster runs against its own instance in a temp dir."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def instance(dagster_home):
+    with dg.DagsterInstance.get() as inst:
+        yield inst
+
+
+@pytest.fixture
+def paths(tmp_path) -> Settings:
+    """Settings pointing raw/out/reports at a temp dir (partitions start early enough for tests)."""
+    return replace(
+        Settings(),
+        raw_dir=str(tmp_path / "raw"),
+        out_dir=str(tmp_path / "out"),
+        reports_dir=str(tmp_path / "reports"),
+        partitions_start="2025-01-01",
+    )
+
+
+def write_csv(raw_dir: str | Path, day: str, entity: str, rows: list[dict] | list[list], header: list[str] | None = None, name: str | None = None) -> Path:
+    """Write one raw CSV for a day; ``rows`` as dicts (keys = contract columns) or lists."""
+    folder = Path(raw_dir) / f"ingest_date={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = header or list(ENTITIES[entity].columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns] if isinstance(row, dict) else row)
+    path = folder / (name or f"{ENTITIES[entity].file_prefix}.csv")
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def materialize_day(settings: Settings, day: str, instance, raise_on_error: bool = False):
+    """Materialize the whole asset graph for one partition with ``dagster.materialize``."""
+    defs = build_definitions(settings)
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    return dg.materialize(
+        assets,
+        partition_key=day,
+        resources=defs.resources,
+        instance=instance,
+        raise_on_error=raise_on_error,
+    )
