@@ -12,7 +12,10 @@ import dagster as dg
 
 from .assets import build_assets
 from .core.config import Settings
+from .freshness import freshness_job, freshness_schedule, raw_partition_freshness
 from .jobs import build_daily_job
+from .schedules import build_daily_schedule
+from .sensors import build_raw_sensor
 from .partitions import daily_partitions
 from .resources import PartitionedParquetIOManager, ProdqConfig
 from .assets.groups import CONFIG_KEY, IO_MANAGER_KEY
@@ -26,9 +29,13 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions_def = daily_partitions(settings)
+    daily_job = build_daily_job(partitions_def)
     return dg.Definitions(
         assets=build_assets(partitions_def, settings),
-        jobs=[build_daily_job(partitions_def)],
+        asset_checks=[raw_partition_freshness],
+        jobs=[daily_job, freshness_job],
+        schedules=[build_daily_schedule(daily_job, partitions_def, settings), freshness_schedule],
+        sensors=[build_raw_sensor(daily_job, partitions_def, settings)],
         resources={
             CONFIG_KEY: ProdqConfig.from_settings(settings),
             IO_MANAGER_KEY: PartitionedParquetIOManager(base_dir=settings.out_dir),

@@ -1,6 +1,6 @@
 """The per-day JSON documents: validation_report.json and alerts.json."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +10,9 @@ from .. import checks
 from ..core import alerts as core_alerts
 from ..core import contract as core_contract
 from ..core import storage
+from ..core.arrivals import read_arrivals
 from ..core.config import Settings
+from ..core.freshness import lateness
 from ..core.privacy import mask_email_text
 from ..core.report import validation_report as build_report
 from ..resources import ProdqConfig, parse_partition_key
@@ -90,7 +92,11 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         stats = collect_stats(**load_stats)
         hourly = hourly_events.column("event_count").to_pylist()
         prior = prior_days(config.out_dir, day, settings.volume_lookback_days)
-        document = core_alerts.evaluate_alerts(day, stats, hourly, prior, settings)
+        arrivals = read_arrivals(config.out_dir)
+        arrival = None
+        if day.isoformat() in arrivals:
+            arrival = lateness(day, arrivals, settings.freshness_deadline_hour_utc, datetime.now(timezone.utc))
+        document = core_alerts.evaluate_alerts(day, stats, hourly, prior, settings, arrival)
         path = storage.write_json(document, report_dir(config, context.partition_key) / "alerts.json")
         for alert in document["alerts"]:
             context.log.warning(mask_email_text(f"[{alert['type']}] {alert['message']}"))

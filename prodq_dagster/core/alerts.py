@@ -13,6 +13,7 @@ import numpy as np
 
 from .config import Settings
 from .contract import ENTITIES
+from .freshness import Lateness
 
 HOURLY_COVERAGE = "hourly_coverage"
 VOLUME_DROP = "volume_drop"
@@ -88,7 +89,7 @@ def evaluate_alerts(
     hourly_counts: list[int],
     prior: list[PriorDay],
     settings: Settings,
-    extra_alerts: list[dict] | None = None,
+    arrival: Lateness | None = None,
 ) -> dict:
     """The alerts document of a day: ``{"ingest_date", "alerts", "skipped"}``."""
     alerts: list[dict] = []
@@ -117,5 +118,8 @@ def evaluate_alerts(
     else:
         reason = "the events feed is missing for the day"
         skipped += [{"type": HOURLY_COVERAGE, "reason": reason}, {"type": VOLUME_DROP, "reason": reason}]
-    alerts += extra_alerts or []
+    if arrival is None:
+        skipped.append({"type": FRESHNESS, "reason": "no arrival record: the raw-folder sensor has not seen this day"})
+    elif arrival.late:
+        alerts.append(_alert(FRESHNESS, "warning", arrival.message, first_seen=arrival.first_seen, deadline=arrival.deadline.isoformat()))
     return {"ingest_date": day.isoformat(), "alerts": alerts, "skipped": skipped}

@@ -1,0 +1,136 @@
+"""Benchmark prodq against the I/O floor, in one run, on the same generated files.
+
+    python scripts/benchmark.py [--events N --customers C --orders O] [--json out.json]
+
+It generates one day of raw data into a temporary folder, then times, each in its
+own process (wall time and peak RSS from ``wait4``):
+
+* floor:      pyarrow reads every raw CSV of the day as text and writes zstd Parquet
+              (the I/O no pipeline can avoid);
+* cli_empty:  ``python -m prodq_dagster`` on a day folder with no files (Dagster's
+              fixed start-up and per-run cost);
+* cli_day:    ``python -m prodq_dagster ... --date D`` on the generated day, the whole
+              chain with all checks, as a user runs it.
+
+and prints a table with the ratios end-to-end/floor and (end-to-end - empty)/floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DAY = "2025-12-10"
+EMPTY_DAY = "2025-12-09"
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run a command; returns (wall seconds, peak RSS in MB) of that process tree's largest process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"benchmark: {' '.join(cmd[:4])}... exited {code}\n{stderr[-3000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def floor_main(day_dir: str, out_dir: str) -> None:
+    """The floor: read each CSV as text with pyarrow and write it as zstd Parquet."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(day_dir).glob("*.csv*")):
+        header = pacsv.open_csv(path).schema.names
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in header}))
+        pq.write_table(table, Path(out_dir) / (path.name.split(".")[0] + ".parquet"), compression="zstd")
+
+
+def measure_day(events: int, customers: int, orders: int, work: Path) -> dict:
+    py = sys.executable
+    raw, out = work / "raw", work / "out"
+    gen_start = time.perf_counter()
+    subprocess.run(
+        [py, str(REPO / "scripts" / "generate_data.py"), "--out_dir", str(raw), "--start", DAY, "--end", DAY,
+         "--events", str(events), "--customers", str(customers), "--orders", str(orders)],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    generate_s = time.perf_counter() - gen_start
+    (raw / f"ingest_date={EMPTY_DAY}").mkdir(exist_ok=True)
+    day_dir = raw / f"ingest_date={DAY}"
+    size_mb = sum(p.stat().st_size for p in day_dir.iterdir()) / 1e6
+    rows = events + customers + orders
+
+    env = dict(os.environ, DAGSTER_HOME=str(work / "dagster_home"))
+    Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
+    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    cli = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out), "--reports_dir", str(work / "reports")]
+
+    results = {}
+    results["floor"] = run_measured([py, __file__, "--floor-only", str(day_dir), str(work / "floor")])
+    results["cli_empty"] = run_measured(cli + ["--date", EMPTY_DAY], env)
+    results["cli_day"] = run_measured(cli + ["--date", DAY], env)
+    table = {
+        name: {"rows": rows if name != "cli_empty" else 0, "mb": size_mb if name != "cli_empty" else 0.0, "wall_s": wall, "peak_rss_mb": rss}
+        for name, (wall, rss) in results.items()
+    }
+    floor = table["floor"]["wall_s"]
+    return {
+        "events": events, "customers": customers, "orders": orders, "generate_s": generate_s,
+        "runs": table,
+        "ratio_end_to_end": table["cli_day"]["wall_s"] / floor,
+        "ratio_data_work": (table["cli_day"]["wall_s"] - table["cli_empty"]["wall_s"]) / floor,
+    }
+
+
+def print_table(result: dict) -> None:
+    print(f"\nday: {result['events']:,} events, {result['customers']:,} customers, {result['orders']:,} orders "
+          f"(generated in {result['generate_s']:.1f} s)")
+    print(f"{'run':<10} {'rows':>12} {'MB':>8} {'wall s':>8} {'rows/s':>12} {'peak RSS MB':>12}")
+    for name, r in result["runs"].items():
+        rate = r["rows"] / r["wall_s"] if r["rows"] else 0
+        print(f"{name:<10} {r['rows']:>12,} {r['mb']:>8.1f} {r['wall_s']:>8.2f} {rate:>12,.0f} {r['peak_rss_mb']:>12.0f}")
+    print(f"end-to-end / floor:           {result['ratio_end_to_end']:.2f}x")
+    print(f"(end-to-end - empty) / floor: {result['ratio_data_work']:.2f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--floor-only":
+        floor_main(sys.argv[2], sys.argv[3])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--json", help="also write the results as JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="prodq-bench-"))
+    try:
+        result = measure_day(args.events, args.customers, args.orders, work)
+        print_table(result)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
