@@ -1,12 +1,15 @@
 """Dedupe: drop full-row duplicates, then pick the best record of each duplicated id.
 
-Both steps hash-encode once over all rows and then sort only the rows that are
-duplicated, so the cost of a full sort of string ids is avoided. Ties are broken
-by a hash of the row's content, never by file position, so shuffled input gives
-identical output.
+The primary key is hash-encoded once. Only rows whose key occurs more than once
+can be duplicates of either kind, so the expensive work (joining whole rows,
+content hashes, sorting by the ranking) touches those rows only; no full sort of
+string ids is needed. Ties are broken by a hash of the row's content, never by
+file position, so shuffled input gives identical output.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,76 +19,86 @@ import pyarrow.compute as pc
 _SEP = "\x1f"
 
 
-def _joined(table: pa.Table, columns: list[str], trim: bool) -> pa.Array:
+@dataclass
+class KeyGroups:
+    """Dense group id of each row's trimmed primary key (nulls form one group) and group sizes."""
+
+    group: np.ndarray
+    size: np.ndarray
+
+    @classmethod
+    def of(cls, keys: pa.Array) -> "KeyGroups":
+        encoded = pc.dictionary_encode(keys, null_encoding="encode").indices.to_numpy(zero_copy_only=False)
+        counts = np.bincount(encoded) if len(encoded) else np.zeros(0, dtype=np.int64)
+        return cls(encoded, counts[encoded] if len(encoded) else np.zeros(0, dtype=np.int64))
+
+    def repeated(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Mask of rows whose key occurs more than once (among ``rows`` when given)."""
+        if rows is None:
+            return self.size > 1
+        counts = np.bincount(self.group[rows], minlength=len(self.size) and int(self.group.max()) + 1)
+        mask = np.zeros(len(self.group), dtype=bool)
+        mask[rows] = counts[self.group[rows]] > 1
+        return mask
+
+
+def joined_rows(table: pa.Table, columns: list[str], trim: bool) -> pa.Array:
     parts = []
     for name in columns:
-        col = table.column(name).combine_chunks() if isinstance(table.column(name), pa.ChunkedArray) else table.column(name)
+        col = table.column(name).combine_chunks()
         parts.append(pc.utf8_trim_whitespace(col) if trim else col)
-    if not parts:
-        return pa.array([""] * table.num_rows)
     return pc.binary_join_element_wise(*parts, _SEP, null_handling="replace", null_replacement="\x00")
-
-
-def _group_ids(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Dense group id per row and the size of each row's group."""
-    encoded = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)
-    counts = np.bincount(encoded) if len(encoded) else np.zeros(0, dtype=np.int64)
-    return encoded, counts[encoded] if len(encoded) else np.zeros(0, dtype=np.int64)
 
 
 def content_hash(table: pa.Table, columns: list[str]) -> np.ndarray:
     """A stable 64-bit hash of each row's trimmed content (deterministic across runs)."""
-    joined = _joined(table, columns, trim=True)
+    if table.num_rows == 0:
+        return np.zeros(0, dtype=np.uint64)
+    joined = joined_rows(table, columns, trim=True)
     return pd.util.hash_array(np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object))
 
 
-def full_row_duplicates(table: pa.Table, columns: list[str]) -> np.ndarray:
+def full_row_duplicates(table: pa.Table, columns: list[str], groups: KeyGroups) -> np.ndarray:
     """Mask of rows to drop: equal to another row on every column after trimming whitespace.
 
-    One row of each group is kept: the one whose untrimmed text sorts first.
+    One row of each set of equal rows is kept: the one whose untrimmed text sorts first.
     """
-    n = table.num_rows
-    drop = np.zeros(n, dtype=bool)
-    if n == 0:
+    drop = np.zeros(table.num_rows, dtype=bool)
+    candidates = np.flatnonzero(groups.repeated())
+    if len(candidates) == 0:
         return drop
-    group, size = _group_ids(_joined(table, columns, trim=True))
-    dup_rows = np.flatnonzero(size > 1)
-    if len(dup_rows) == 0:
-        return drop
-    raw = _joined(table.take(pa.array(dup_rows)), columns, trim=False).to_pylist()
-    frame = pd.DataFrame({"row": dup_rows, "group": group[dup_rows], "raw": raw})
-    frame = frame.sort_values(["group", "raw"], kind="stable")
-    losers = frame["row"].to_numpy()[frame["group"].duplicated().to_numpy()]
-    drop[losers] = True
+    subset = table.take(pa.array(candidates))
+    trimmed = pc.dictionary_encode(joined_rows(subset, columns, trim=True)).indices.to_numpy(zero_copy_only=False)
+    frame = pd.DataFrame({"row": candidates, "same": trimmed, "raw": joined_rows(subset, columns, trim=False).to_pylist()})
+    frame = frame[frame["same"].duplicated(keep=False)].sort_values(["same", "raw"], kind="stable")
+    drop[frame["row"].to_numpy()[frame["same"].duplicated().to_numpy()]] = True
     return drop
 
 
-def id_losers(ids: pa.Array, candidates: np.ndarray, rank_keys: list[np.ndarray], tiebreak: np.ndarray) -> np.ndarray:
+def id_losers(
+    table: pa.Table,
+    columns: list[str],
+    groups: KeyGroups,
+    candidates: np.ndarray,
+    rank_keys: list[np.ndarray],
+) -> np.ndarray:
     """Mask of rows that lose the dedupe of their id.
 
     ``candidates`` marks rows taking part (id present, not a dropped full-row duplicate);
-    ``rank_keys`` are compared lexicographically, higher is better; ``tiebreak`` (a content
-    hash, lower wins) settles full ties.
+    ``rank_keys`` are compared lexicographically, higher is better; a content hash
+    (lower wins) settles full ties.
     """
-    n = len(ids)
-    losers = np.zeros(n, dtype=bool)
-    rows = np.flatnonzero(candidates)
+    losers = np.zeros(len(candidates), dtype=bool)
+    rows = np.flatnonzero(groups.repeated(np.flatnonzero(candidates)))
     if len(rows) == 0:
         return losers
-    group, size = _group_ids(ids.take(pa.array(rows)))
-    dup = size > 1
-    if not dup.any():
-        return losers
-    rows, group = rows[dup], group[dup]
-    frame = pd.DataFrame({"row": rows, "group": group})
+    frame = pd.DataFrame({"row": rows, "group": groups.group[rows]})
     sort_cols, ascending = ["group"], [True]
     for i, key in enumerate(rank_keys):
         frame[f"k{i}"] = key[rows]
         sort_cols.append(f"k{i}")
         ascending.append(False)
-    frame["tiebreak"] = tiebreak[rows]
-    sort_cols.append("tiebreak")
-    ascending.append(True)
-    frame = frame.sort_values(sort_cols, ascending=ascending, kind="stable")
+    frame["tiebreak"] = content_hash(table.take(pa.array(rows)), columns)
+    frame = frame.sort_values(sort_cols + ["tiebreak"], ascending=ascending + [True], kind="stable")
     losers[frame["row"].to_numpy()[frame["group"].duplicated().to_numpy()]] = True
     return losers

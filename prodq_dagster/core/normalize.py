@@ -7,7 +7,15 @@ import pyarrow.compute as pc
 
 from .contract import NULL_MARKERS
 
-_NULL_SET = pa.array(sorted(NULL_MARKERS), pa.string())
+def _case_variants(word: str) -> set[str]:
+    variants = {""}
+    for ch in word:
+        variants = {v + c for v in variants for c in {ch.lower(), ch.upper()}}
+    return variants
+
+
+# Every case spelling of every marker, so the test needs no lower-casing pass.
+_NULL_SET = pa.array(sorted(set().union(*(_case_variants(m) for m in NULL_MARKERS))), pa.string())
 _NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 # Money: optional sign, up to 16 integer digits, up to 18 decimals (decimal128(38, 18) fits).
 _MONEY = r"^[+-]?\d{1,16}(?:\.\d{0,18})?$|^[+-]?\.\d{1,18}$"
@@ -19,7 +27,7 @@ _WIDE_MONEY = pa.decimal128(38, 18)
 def text(values: pa.Array) -> pa.Array:
     """Trim whitespace; values equal to a null marker (case-folded) become null."""
     trimmed = pc.utf8_trim_whitespace(values)
-    is_marker = pc.is_in(pc.utf8_lower(trimmed), value_set=_NULL_SET)
+    is_marker = pc.is_in(trimmed, value_set=_NULL_SET)
     return pc.if_else(pc.fill_null(is_marker, True), pa.scalar(None, pa.string()), trimmed)
 
 

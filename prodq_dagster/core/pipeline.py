@@ -97,28 +97,27 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
     n = table.num_rows
     contract = list(entity.columns)
 
-    dropped = dedupe.full_row_duplicates(table, contract)
-    kept = table.filter(pa.array(~dropped)) if dropped.any() else table
-    m = kept.num_rows
+    groups = dedupe.KeyGroups.of(pc.utf8_trim_whitespace(table.column(entity.primary_key).combine_chunks()))
+    dropped = dedupe.full_row_duplicates(table, contract, groups)
 
     if master_ids is None:
         master_ids = pa.array([], pa.string())
-    ev = evaluate(entity, kept, day, master_ids)
+    ev = evaluate(entity, table, day, master_ids)
     reject_codes = [r.code for r in rules_for(entity.name, Action.REJECT) if r.code not in _READ_CODES]
     warn_codes = [r.code for r in rules_for(entity.name, Action.WARN)]
-    missing_cols = kept.column("missing_columns").combine_chunks()
-    reject_bits = _bits(ev.reasons, reject_codes, m)
+    missing_cols = table.column("missing_columns").combine_chunks()
+    reject_bits = _bits(ev.reasons, reject_codes, n)
     has_reject = (reject_bits != 0) | pc.is_valid(missing_cols).to_numpy(zero_copy_only=False)
 
     pk = ev.columns[entity.primary_key]
-    tiebreak = dedupe.content_hash(kept, contract) if m else np.zeros(0, dtype=np.uint64)
-    losers = dedupe.id_losers(pk, pc.is_valid(pk).to_numpy(zero_copy_only=False), [~has_reject] + ev.rank_keys, tiebreak)
-    dup_code = entity.duplicate_reason
-    reject_bits |= losers.astype(np.uint64) << np.uint64(reject_codes.index(dup_code))
-    is_bad = has_reject | losers
+    candidates = pc.is_valid(pk).to_numpy(zero_copy_only=False) & ~dropped
+    losers = dedupe.id_losers(table, contract, groups, candidates, [~has_reject] + ev.rank_keys)
+    reject_bits |= losers.astype(np.uint64) << np.uint64(reject_codes.index(entity.duplicate_reason))
+    is_bad = (has_reject | losers) & ~dropped
+    is_good = ~(has_reject | losers | dropped)
 
-    good = pa.array(~is_bad)
-    warn_bits = _bits(ev.reasons, warn_codes, m)
+    good = pa.array(is_good)
+    warn_bits = _bits(ev.reasons, warn_codes, n)
     clean_cols = {name: arr for name, arr in ev.columns.items()}
     clean_cols["warn_reason"] = _reason_strings(warn_bits, warn_codes)
     clean = pa.table(clean_cols).filter(good)
@@ -126,10 +125,10 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
 
     bad = pa.array(is_bad)
     reasons = _reason_strings(reject_bits, reject_codes, prefix=missing_cols).filter(bad)
-    quarantine = _quarantine_table(entity, kept.filter(bad), reasons, pk.filter(bad), tiebreak[is_bad])
+    quarantine = _quarantine_table(entity, table.filter(bad), reasons, pk.filter(bad))
     quarantine = pa.concat_tables([_malformed_quarantine(raw), quarantine])
 
-    warn_counts = {code: int(ev.reasons[code][~is_bad].sum()) for code in warn_codes}
+    warn_counts = {code: int(ev.reasons[code][is_good].sum()) for code in warn_codes}
     stats = {
         "total": n + raw.malformed.num_rows,
         "clean": clean.num_rows,
@@ -144,18 +143,19 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
         "files": raw.files,
         "feed_present": raw.feed_present,
         "encoding_repaired_files": raw.repaired_encoding_files,
-        "null_counts": _null_counts(kept, entity),
+        "null_counts": _null_counts(table, ~dropped, entity),
     }
     return EntityResult(entity.name, clean, quarantine, stats)
 
 
-def _null_counts(table: pa.Table, entity: Entity) -> dict[str, int]:
-    """Missing (null-marker) values of the key columns among the parsed rows."""
+def _null_counts(table: pa.Table, rows: np.ndarray, entity: Entity) -> dict[str, int]:
+    """Missing (null-marker) values of the key columns among the given rows."""
     keys = dict.fromkeys([entity.primary_key, "customer_id", entity.time_column])
-    return {name: table.num_rows - pc.count(nz.text(table.column(name).combine_chunks())).as_py() for name in keys}
+    missing = {name: pc.is_null(nz.text(table.column(name).combine_chunks())).to_numpy(zero_copy_only=False) for name in keys}
+    return {name: int((mask & rows).sum()) for name, mask in missing.items()}
 
 
-def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.Array, content: np.ndarray) -> pa.Table:
+def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.Array) -> pa.Table:
     schema = QUARANTINE_SCHEMAS[entity.name]
     n = rows.num_rows
     columns = {}
@@ -169,6 +169,7 @@ def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.
         raw_text=pa.nulls(n, pa.string()),
     )
     # Sorted by primary key (trimmed), then by content, so shuffled input gives the same file.
+    content = dedupe.content_hash(rows, list(entity.columns))
     order = pa.table({"pk": pk, "reason": reasons, "content": pa.array(content, pa.uint64())})
     keys = [("pk", "ascending", "at_end"), ("reason", "ascending", "at_end"), ("content", "ascending", "at_end")]
     idx = pc.sort_indices(order, sort_keys=keys)

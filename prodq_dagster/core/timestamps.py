@@ -25,10 +25,8 @@ UTC_US = pa.timestamp("us", tz="UTC")
 MIN_PLAUSIBLE = pd.Timestamp("2000-01-01", tz="UTC")
 MAX_PLAUSIBLE = pd.Timestamp("2100-01-01", tz="UTC")
 
-_ISO_LIKE = (
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hm>\d{2}:\d{2})(?::(?P<sec>\d{2}))?"
-    r"(?:[.,](?P<frac>\d{1,9}))?\s*(?P<tz>[Zz]|UTC|utc|[+-]\d{2}(?::?\d{2})?)?$"
-)
+# After the 19-character wall time: optional fraction, optional zone.
+_SUFFIX = r"^(?:[.,](?P<frac>\d{1,9}))?\s*(?P<tz>[Zz]|UTC|utc|[+-]\d{2}(?::?\d{2})?)?$"
 _EPOCH = r"^\d{10}(?:\d{3})?$"
 _RESIDUE_HINT = r"\d{4}"
 
@@ -37,24 +35,9 @@ def _to_int(arr: pa.Array) -> pa.Array:
     return pc.cast(arr, pa.int64())
 
 
-def _parse_iso_like(values: pa.Array) -> pa.Array:
-    """Parse the ISO-8601-like strings; everything else comes back null."""
-    parts = pc.extract_regex(values, _ISO_LIKE)
-    matched = pc.is_valid(parts)
-    if not pc.any(matched).as_py():
-        return pa.nulls(len(values), UTC_US)
-    date = pc.struct_field(parts, "date")
-    hm = pc.struct_field(parts, "hm")
-    sec = pc.struct_field(parts, "sec")
-    sec = pc.if_else(pc.equal(sec, ""), "00", sec)
-    wall_text = pc.binary_join_element_wise(date, " ", hm, ":", sec, "")
-    wall = pc.strptime(wall_text, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
-    micros = pc.cast(wall, pa.int64())
-
-    frac = pc.struct_field(parts, "frac")
+def _offset_micros(frac: pa.Array, tz: pa.Array) -> pa.Array:
+    """Microseconds to add for the fraction minus the zone offset; null for an impossible offset."""
     frac_us = _to_int(pc.utf8_slice_codeunits(pc.utf8_rpad(pc.if_else(pc.equal(frac, ""), "0", frac), 6, "0"), 0, 6))
-
-    tz = pc.struct_field(parts, "tz")
     has_offset = pc.match_substring_regex(tz, r"^[+-]")
     digits = pc.replace_substring(pc.if_else(has_offset, tz, "+00:00"), ":", "")
     sign = pc.if_else(pc.starts_with(digits, "-"), -1, 1)
@@ -63,10 +46,31 @@ def _parse_iso_like(values: pa.Array) -> pa.Array:
     minutes = _to_int(pc.if_else(pc.equal(minutes_text, ""), "0", minutes_text))
     offset_ok = pc.and_(pc.less_equal(hours, 14), pc.less(minutes, 60))
     offset_us = pc.multiply(sign, pc.multiply(pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)), 1_000_000))
+    return pc.if_else(offset_ok, pc.subtract(frac_us, offset_us), pa.scalar(None, pa.int64()))
 
-    utc_micros = pc.subtract(pc.add(micros, frac_us), offset_us)
-    utc_micros = pc.if_else(offset_ok, utc_micros, pa.scalar(None, pa.int64()))
-    return pc.cast(utc_micros, pa.int64()).cast(UTC_US)
+
+def _parse_iso_like(values: pa.Array) -> pa.Array:
+    """Parse ``YYYY-MM-DD[T ]HH:MM:SS[.f][zone]``; everything else comes back null.
+
+    The wall time is the fixed-width 19-character head (one ``strptime`` per separator);
+    only the rows with a suffix pay for the fraction/zone regex.
+    """
+    head = pc.utf8_slice_codeunits(values, 0, 19)
+    wall = pc.coalesce(
+        pc.strptime(head, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True),
+        pc.strptime(head, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True),
+    )
+    micros = pc.cast(wall, pa.int64())
+    tail = pc.utf8_slice_codeunits(values, 19, 64)
+    has_tail = pc.fill_null(pc.not_equal(tail, ""), False)
+    if pc.any(has_tail).as_py():
+        index = pc.indices_nonzero(has_tail)
+        parts = pc.extract_regex(pc.take(tail, index), _SUFFIX)
+        shift = _offset_micros(pc.struct_field(parts, "frac"), pc.struct_field(parts, "tz"))
+        shift = pc.if_else(pc.is_valid(parts), shift, pa.scalar(None, pa.int64()))
+        shifted = pc.add(pc.take(micros, index), shift)
+        micros = pc.replace_with_mask(micros, has_tail, shifted)
+    return micros.cast(UTC_US)
 
 
 def _parse_epoch(values: pa.Array) -> pa.Array:
