@@ -165,19 +165,62 @@ def _scan_records(body: bytes, n_fields: int, first_line: int) -> _Scan:
     return _Scan(good, np.concatenate(good_lines).astype(np.int64), bad_lines, bad_texts)
 
 
-def _parse_good(good: bytes, names: list[str]) -> pa.Table:
+def _parse_good(good: bytes, names: list[str], strict: bool = False) -> pa.Table:
+    """Parse records with pyarrow, every column as text.
+
+    ``strict``: records may not span lines, and any invalid row raises ``_NotSimple``.
+    """
     if not good:
         return pa.table({n: pa.array([], pa.string()) for n in names})
-    return pacsv.read_csv(
+    invalid: list[int] = []
+
+    def note_invalid(_row) -> str:
+        invalid.append(1)
+        return "skip"
+
+    table = pacsv.read_csv(
         io.BytesIO(good),
         read_options=pacsv.ReadOptions(column_names=names, block_size=64 << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        parse_options=pacsv.ParseOptions(newlines_in_values=not strict, invalid_row_handler=note_invalid if strict else None),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
+    if invalid:
+        raise _NotSimple
+    return table
+
+
+class _NotSimple(Exception):
+    """The fast path cannot vouch for this file; use the exact record scan."""
+
+
+def _parse_simple(body: bytes, names: list[str]) -> tuple[pa.Table, np.ndarray] | None:
+    """Fast path for the common file: one record per line, every line well formed.
+
+    Parses straight away and verifies that the record count equals the count of
+    non-blank lines; anything else (ragged lines, quotes spanning lines) returns None.
+    """
+    n_lines = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+    try:
+        table = _parse_good(body, names, strict=True)
+    except (_NotSimple, pa.ArrowInvalid):
+        return None
+    has_blank = body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body
+    if not has_blank:
+        lines = np.arange(2, n_lines + 2, dtype=np.int64)
+    else:
+        arr = np.frombuffer(body, dtype=np.uint8)
+        ends = np.flatnonzero(arr == NEWLINE)
+        if len(ends) < n_lines:
+            ends = np.append(ends, len(arr))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        length = ends - starts
+        blank = (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == 13))
+        lines = (np.flatnonzero(~blank) + 2).astype(np.int64)
+    return (table, lines) if table.num_rows == len(lines) else None
 
 
 def _json_object(table: pa.Table, names: list[str]) -> pa.Array:
@@ -207,9 +250,17 @@ def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, p
         body = b"" if header_end < 0 else data[header_end + 1 :]
 
     repaired = False
-    scan = _scan_records(body, max(len(names), 1), first_line=2)
     try:
-        table = _parse_good(scan.good, names)
+        simple = _parse_simple(body, names) if names else None
+    except pa.ArrowInvalid:
+        simple = None  # e.g. invalid UTF-8: the exact path below repairs it
+    if simple is not None:
+        table, good_lines = simple
+        scan = _Scan(b"", good_lines, [], [])
+    try:
+        if simple is None:
+            scan = _scan_records(body, max(len(names), 1), first_line=2)
+            table = _parse_good(scan.good, names)
     except pa.ArrowInvalid as exc:
         if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
             raise RawInputError(f"cannot parse {path}: {exc}") from exc
@@ -228,8 +279,8 @@ def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, p
     columns = {c: table.column(c) if c in names else pa.nulls(n, pa.string()) for c in entity.columns}
     columns["extra_columns"] = _json_object(table, extra) if extra else pa.nulls(n, pa.string())
     missing_reason = "|".join(f"missing_column:{c}" for c in missing)
-    columns["missing_columns"] = pa.array([missing_reason] * n if missing else [None] * n, pa.string()) if missing else pa.nulls(n, pa.string())
-    columns["source_file"] = pa.array(np.full(n, source_name, dtype=object), pa.string())
+    columns["missing_columns"] = pa.repeat(pa.scalar(missing_reason or None, pa.string()), n)
+    columns["source_file"] = pa.repeat(pa.scalar(source_name, pa.string()), n)
     columns["source_line"] = pa.array(scan.good_lines, pa.int64())
     records = pa.table(columns)
     malformed = pa.table(
