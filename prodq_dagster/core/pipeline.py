@@ -87,7 +87,9 @@ def _malformed_quarantine(raw: RawData) -> pa.Table:
         source_line=raw.malformed.column("source_line"),
         raw_text=raw.malformed.column("raw_text"),
     )
-    return pa.table(columns, schema=schema)
+    table = pa.table(columns, schema=schema)
+    # Ordered by content, so shuffled input gives the same file.
+    return table.sort_by([("raw_text", "ascending"), ("source_file", "ascending"), ("source_line", "ascending")])
 
 
 def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) -> EntityResult:

@@ -60,6 +60,11 @@ def _parse_iso_like(values: pa.Array) -> pa.Array:
         pc.strptime(head, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True),
         pc.strptime(head, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True),
     )
+    # strptime rolls impossible dates over (Feb 30 -> Mar 2): the day of month must survive.
+    day_text = pc.utf8_slice_codeunits(head, 8, 10)
+    digits_ok = pc.fill_null(pc.match_substring_regex(day_text, r"^\d\d$"), False)
+    stated_day = pc.cast(pc.if_else(digits_ok, day_text, "0"), pa.int64())
+    wall = pc.if_else(pc.fill_null(pc.equal(pc.day(wall), stated_day), False), wall, pa.scalar(None, wall.type))
     micros = pc.cast(wall, pa.int64())
     tail = pc.utf8_slice_codeunits(values, 19, 64)
     has_tail = pc.fill_null(pc.not_equal(tail, ""), False)
