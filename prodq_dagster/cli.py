@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--date", help="one day, YYYY-MM-DD")
     parser.add_argument("--start", help="first day of an inclusive range")
     parser.add_argument("--end", help="last day of an inclusive range")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="days of a range processed in parallel processes (default: number of cores)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     return parser
 
@@ -62,6 +68,8 @@ def resolve_days(args: argparse.Namespace, today: date) -> list[date]:
         raise UsageError("give --date D, or --start D1 --end D2")
     if first > last:
         raise UsageError(f"--start {first} is after --end {last}")
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1 (got {args.workers})")
     if last > today:
         raise UsageError(f"{last} is in the future (today is {today} UTC)")
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
@@ -127,15 +135,19 @@ def partition_lock(out_dir: str, day: date):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def run_day(job, instance, day: date, verbose: bool) -> tuple[bool, list[str]]:
-    """Materialize the whole chain for one partition; returns (success, failure messages)."""
+def run_day(job, instance, day: date, verbose: bool, assets: tuple[str, ...] | None = None) -> tuple[bool, list[str]]:
+    """Materialize the chain (or the given assets) for one partition; returns (success, failure messages)."""
+    import dagster as dg
+
     level = "DEBUG" if verbose else "WARNING"
-    result = job.execute_in_process(
-        partition_key=day.isoformat(),
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-    )
+    with partition_lock(os.environ["PRODQ_OUT_DIR"], day):
+        result = job.execute_in_process(
+            partition_key=day.isoformat(),
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+        )
     errors = []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
@@ -143,6 +155,54 @@ def run_day(job, instance, day: date, verbose: bool) -> tuple[bool, list[str]]:
             message = error.message.strip().splitlines()[0] if error else "unknown error"
             errors.append(f"{event.step_key}: {message}")
     return result.success, errors
+
+
+_WORKER_STATE: dict = {}
+
+
+def _worker_init(verbose: bool) -> None:
+    import dagster as dg
+
+    from .definitions import build_definitions
+    from .jobs import DAILY_JOB_NAME
+
+    _WORKER_STATE["job"] = build_definitions().resolve_job_def(DAILY_JOB_NAME)
+    _WORKER_STATE["instance"] = dg.DagsterInstance.get()
+    _WORKER_STATE["verbose"] = verbose
+
+
+def _worker_run(day: date, assets: tuple[str, ...]) -> tuple[bool, list[str]]:
+    return run_day(_WORKER_STATE["job"], _WORKER_STATE["instance"], day, _WORKER_STATE["verbose"], assets)
+
+
+def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[date, tuple[bool, list[str]]]:
+    """Run a range phase by phase (jobs.RANGE_PHASES), the days of each phase in parallel processes.
+
+    A day that fails stops its own later phases and every later day's (their look-backs
+    would read a missing partition).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .jobs import RANGE_PHASES
+
+    outcomes: dict[date, tuple[bool, list[str]]] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(verbose,)) as pool:
+        for phase, assets in RANGE_PHASES:
+            first_failure = min((d for d, (ok, _) in outcomes.items() if not ok), default=None)
+            todo = [d for d in days if first_failure is None or d < first_failure]
+            futures = {day: pool.submit(_worker_run, day, assets) for day in todo}
+            for day, future in futures.items():
+                ok, errors = future.result()
+                if not ok:
+                    outcomes[day] = (False, [f"[{phase}] {e}" for e in errors])
+                else:
+                    outcomes.setdefault(day, (True, []))
+            for day in days:
+                if day not in todo and day not in outcomes:
+                    outcomes[day] = (False, ["not run: an earlier day of the range failed (look-backs would be wrong)"])
+    return outcomes
 
 
 def summarize_day(report_root: str, day: date) -> str:
@@ -183,19 +243,28 @@ def main(argv: list[str] | None = None) -> int:
     from .definitions import build_definitions
     from .jobs import DAILY_JOB_NAME
 
-    job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
+    workers = min(args.workers, len(days))
+    if workers > 1:
+        outcomes = run_range_parallel(days, workers, args.verbose)
+    else:
+        job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
+        outcomes = {}
+        with dg.DagsterInstance.get() as instance:
+            for day in days:
+                if any(not ok for ok, _ in outcomes.values()):
+                    outcomes[day] = (False, ["not run: an earlier day of the range failed (look-backs would be wrong)"])
+                    continue
+                outcomes[day] = run_day(job, instance, day, args.verbose)
     failed = False
-    with dg.DagsterInstance.get() as instance:
-        for day in days:
-            with partition_lock(os.environ["PRODQ_OUT_DIR"], day):
-                ok, errors = run_day(job, instance, day, args.verbose)
-            if ok:
-                print(summarize_day(os.environ["PRODQ_REPORTS_DIR"], day), flush=True)
-            else:
-                failed = True
-                print(f"{day}  FAILED", flush=True)
-                for error in errors:
-                    print(f"  {error}", file=sys.stderr, flush=True)
+    for day in days:
+        ok, errors = outcomes[day]
+        if ok:
+            print(summarize_day(os.environ["PRODQ_REPORTS_DIR"], day), flush=True)
+        else:
+            failed = True
+            print(f"{day}  FAILED", flush=True)
+            for error in errors:
+                print(f"  {day}: {error}", file=sys.stderr, flush=True)
     for day in missing:
         print(f"{day}  no raw folder: skipped (missing day)")
     return EXIT_RUN_FAILED if failed else EXIT_OK
