@@ -21,16 +21,32 @@ _SEP = "\x1f"
 
 @dataclass
 class KeyGroups:
-    """Dense group id of each row's trimmed primary key (nulls form one group) and group sizes."""
+    """Rows grouped by trimmed primary key (nulls form one group), from one sort of the keys.
+
+    ``order`` sorts the rows by key (nulls last): outputs are written in this order,
+    so the same sort serves dedupe and the primary-key order of the files.
+    """
 
     group: np.ndarray
     size: np.ndarray
+    order: np.ndarray
 
     @classmethod
     def of(cls, keys: pa.Array) -> "KeyGroups":
-        encoded = pc.dictionary_encode(keys, null_encoding="encode").indices.to_numpy(zero_copy_only=False)
-        counts = np.bincount(encoded) if len(encoded) else np.zeros(0, dtype=np.int64)
-        return cls(encoded, counts[encoded] if len(encoded) else np.zeros(0, dtype=np.int64))
+        n = len(keys)
+        order = pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty, order)
+        ordered = keys.take(pa.array(order))
+        head, tail = ordered.slice(0, n - 1), ordered.slice(1)
+        changed = pc.fill_null(pc.not_equal(tail, head), False).to_numpy(zero_copy_only=False)
+        changed |= pc.and_(pc.is_null(tail), pc.is_valid(head)).to_numpy(zero_copy_only=False)
+        group_sorted = np.concatenate(([0], np.cumsum(changed)))
+        group = np.empty(n, dtype=np.int64)
+        group[order] = group_sorted
+        counts = np.bincount(group_sorted)
+        return cls(group, counts[group], order)
 
     def repeated(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Mask of rows whose key occurs more than once (among ``rows`` when given)."""

@@ -30,6 +30,7 @@ class Evaluation:
     columns: dict[str, pa.Array]
     reasons: dict[str, np.ndarray]  # reason code -> mask (reject and warn codes)
     rank_keys: list[np.ndarray] = field(default_factory=list)  # higher is better, lexicographic
+    missing: dict[str, np.ndarray] = field(default_factory=dict)  # key raw columns -> null-marker mask
 
 
 def _col(table: pa.Table, name: str) -> pa.Array:
@@ -50,8 +51,11 @@ def _time_rank(ts: pa.Array) -> np.ndarray:
 
 
 def _ingest_date_mismatch(table: pa.Table, day: date) -> np.ndarray:
-    raw = nz.text(_col(table, "ingest_date"))
-    return _mask(pc.and_(pc.is_valid(raw), pc.not_equal(raw, day.isoformat())))
+    def mismatch(distinct: pa.Array) -> pa.Array:
+        raw = nz.text(distinct)
+        return pc.fill_null(pc.and_(pc.is_valid(raw), pc.not_equal(raw, day.isoformat())), False)
+
+    return _mask(nz.by_dictionary(_col(table, "ingest_date"), mismatch))
 
 
 def _orphan(customer_id: pa.Array, master_ids: pa.Array) -> np.ndarray:
@@ -62,10 +66,10 @@ def _orphan(customer_id: pa.Array, master_ids: pa.Array) -> np.ndarray:
 def evaluate_customers(table: pa.Table, day: date, master_ids: pa.Array | None = None) -> Evaluation:
     customer_id = nz.text(_col(table, "customer_id"))
     email = pc.utf8_lower(nz.text(_col(table, "email")))
-    created = parse_utc(nz.text(_col(table, "created_at")))
-    country_raw = nz.text(_col(table, "country"))
-    country = nz.lookup(country_raw, vocab.COUNTRY)
-    status = nz.lookup(nz.text(_col(table, "status")), vocab.CUSTOMER_STATUS)
+    created_raw = nz.text(_col(table, "created_at"))
+    created = parse_utc(created_raw)
+    _, country = nz.category(_col(table, "country"), vocab.COUNTRY)
+    _, status = nz.category(_col(table, "status"), vocab.CUSTOMER_STATUS)
 
     email_valid = _mask(pc.match_substring_regex(email, EMAIL_PATTERN))
     created_ok = _present(created)
@@ -85,16 +89,17 @@ def evaluate_customers(table: pa.Table, day: date, master_ids: pa.Array | None =
         "country": country,
         "status": status,
     }
-    return Evaluation(columns, reasons, [email_valid, created_ok, _time_rank(created)])
+    missing = {"customer_id": ~_present(customer_id), "created_at": ~_present(created_raw)}
+    return Evaluation(columns, reasons, [email_valid, created_ok, _time_rank(created)], missing)
 
 
 def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluation:
     event_id = nz.text(_col(table, "event_id"))
     customer_id = nz.text(_col(table, "customer_id"))
-    event_time = parse_utc(nz.text(_col(table, "event_time")))
-    event_type = nz.lookup(nz.snake_case(nz.text(_col(table, "event_type"))), vocab.EVENT_TYPE)
-    platform_raw = nz.text(_col(table, "platform"))
-    platform = nz.lookup(platform_raw, vocab.PLATFORM)
+    event_time_raw = nz.text(_col(table, "event_time"))
+    event_time = parse_utc(event_time_raw)
+    _, event_type = nz.category(_col(table, "event_type"), vocab.EVENT_TYPE, fold=nz.snake_case)
+    platform_raw, platform = nz.category(_col(table, "platform"), vocab.PLATFORM)
     session_id = nz.text(_col(table, "session_id"))
     duration_raw = nz.text(_col(table, "duration_ms"))
     duration = nz.number(duration_raw)
@@ -130,16 +135,18 @@ def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
         "duration_ms": duration_ms,
     }
     rank = [time_ok, ~orphan, type_ok, platform_ok, session_ok, duration_ok, _time_rank(event_time)]
-    return Evaluation(columns, reasons, rank)
+    missing = {"event_id": ~_present(event_id), "customer_id": ~_present(customer_id), "event_time": ~_present(event_time_raw)}
+    return Evaluation(columns, reasons, rank, missing)
 
 
 def evaluate_orders(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluation:
     order_id = nz.text(_col(table, "order_id"))
     customer_id = nz.text(_col(table, "customer_id"))
-    order_time = parse_utc(nz.text(_col(table, "order_time")))
+    order_time_raw = nz.text(_col(table, "order_time"))
+    order_time = parse_utc(order_time_raw)
     amount, rounded = nz.money(nz.text(_col(table, "amount")))
-    currency = nz.lookup(nz.text(_col(table, "currency")), vocab.CURRENCY)
-    status = nz.lookup(nz.text(_col(table, "status")), vocab.ORDER_STATUS)
+    _, currency = nz.category(_col(table, "currency"), vocab.CURRENCY)
+    _, status = nz.category(_col(table, "status"), vocab.ORDER_STATUS)
 
     amount_ok = _mask(pc.greater_equal(amount, pa.scalar(0, nz.MONEY_TYPE)))
     positive = _mask(pc.greater(amount, pa.scalar(0, nz.MONEY_TYPE)))
@@ -168,7 +175,8 @@ def evaluate_orders(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
         "status": status,
     }
     rank = [time_ok, ~orphan, amount_ok, currency_ok, status_ok, _time_rank(order_time)]
-    return Evaluation(columns, reasons, rank)
+    missing = {"order_id": ~_present(order_id), "customer_id": ~_present(customer_id), "order_time": ~_present(order_time_raw)}
+    return Evaluation(columns, reasons, rank, missing)
 
 
 EVALUATORS = {

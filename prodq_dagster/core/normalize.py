@@ -31,6 +31,29 @@ def text(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.fill_null(is_marker, True), pa.scalar(None, pa.string()), trimmed)
 
 
+def by_dictionary(values: pa.Array, transform) -> pa.Array:
+    """Apply ``transform`` to the distinct values only, then expand back.
+
+    Categorical columns have a handful of spellings in millions of rows, so the
+    string work runs on the dictionary, not on every row.
+    """
+    encoded = pc.dictionary_encode(values)
+    return pc.take(transform(encoded.dictionary), encoded.indices)
+
+
+def category(values: pa.Array, table: dict[str, str], fold=None) -> tuple[pa.Array, pa.Array]:
+    """(present text, canonical value) of a categorical column: null markers are missing,
+    unknown spellings map to null canonical values."""
+
+    def both(distinct: pa.Array) -> pa.Array:
+        present = text(distinct)
+        canonical = lookup(fold(present) if fold else present, table)
+        return pa.StructArray.from_arrays([present, canonical], ["present", "canonical"])
+
+    out = by_dictionary(values, both)
+    return pc.struct_field(out, "present"), pc.struct_field(out, "canonical")
+
+
 def lookup(values: pa.Array, table: dict[str, str]) -> pa.Array:
     """Map already-trimmed values through a vocabulary (keys lower case); null where unknown."""
     keys = pa.array(list(table.keys()), pa.string())

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import dedupe
-from . import normalize as nz
 from .contract import Entity
 from .evaluate import evaluate
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
@@ -41,7 +41,7 @@ def _reason_strings(bits: np.ndarray, codes: list[str], prefix: pa.Array | None 
 
     Strings are built once per distinct combination, not once per row.
     """
-    uniques, inverse = np.unique(bits, return_inverse=True)
+    inverse, uniques = pd.factorize(bits)
     texts = ["|".join(c for i, c in enumerate(codes) if u >> i & 1) or None for u in uniques.tolist()]
     out = pc.take(pa.array(texts, pa.string()), pa.array(inverse.astype(np.int64)))
     if prefix is not None:
@@ -118,12 +118,12 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
     is_bad = (has_reject | losers) & ~dropped
     is_good = ~(has_reject | losers | dropped)
 
-    good = pa.array(is_good)
     warn_bits = _bits(ev.reasons, warn_codes, n)
     clean_cols = {name: arr for name, arr in ev.columns.items()}
     clean_cols["warn_reason"] = _reason_strings(warn_bits, warn_codes)
-    clean = pa.table(clean_cols).filter(good)
-    clean = clean.sort_by([(entity.primary_key, "ascending")]).cast(CLEAN_SCHEMAS[entity.name])
+    # One take in primary-key order (the sort made for dedupe) does filter and sort together.
+    clean_rows = groups.order[is_good[groups.order]]
+    clean = pa.table(clean_cols).take(pa.array(clean_rows)).cast(CLEAN_SCHEMAS[entity.name])
 
     bad = pa.array(is_bad)
     reasons = _reason_strings(reject_bits, reject_codes, prefix=missing_cols).filter(bad)
@@ -145,16 +145,9 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
         "files": raw.files,
         "feed_present": raw.feed_present,
         "encoding_repaired_files": raw.repaired_encoding_files,
-        "null_counts": _null_counts(table, ~dropped, entity),
+        "null_counts": {name: int((mask & ~dropped).sum()) for name, mask in ev.missing.items()},
     }
     return EntityResult(entity.name, clean, quarantine, stats)
-
-
-def _null_counts(table: pa.Table, rows: np.ndarray, entity: Entity) -> dict[str, int]:
-    """Missing (null-marker) values of the key columns among the given rows."""
-    keys = dict.fromkeys([entity.primary_key, "customer_id", entity.time_column])
-    missing = {name: pc.is_null(nz.text(table.column(name).combine_chunks())).to_numpy(zero_copy_only=False) for name in keys}
-    return {name: int((mask & rows).sum()) for name, mask in missing.items()}
 
 
 def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.Array) -> pa.Table:
