@@ -133,6 +133,8 @@ def _scan_records(body: bytes, n_fields: int, first_line: int) -> _Scan:
     commas = commas[_quote_parity_even(quotes, commas)]
     fields = np.bincount(np.searchsorted(starts, commas, side="right") - 1, minlength=len(starts)) + 1
     bad = ~blank & (fields != n_fields)
+    if len(quotes) % 2 and len(bad):
+        bad[-1] = True  # a quote never closed: the last record ran to the end of the file
 
     if not bad.any() and not blank.any():
         return _Scan(body, lines, [], [])
@@ -197,6 +199,14 @@ class _NotSimple(Exception):
     """The fast path cannot vouch for this file; use the exact record scan."""
 
 
+def _some_line_has_odd_quotes(body: bytes) -> bool:
+    arr = np.frombuffer(body, dtype=np.uint8)
+    line_starts = np.concatenate(([0], np.flatnonzero(arr == NEWLINE) + 1))
+    line_starts = line_starts[line_starts < len(arr)]
+    parity = np.bitwise_xor.reduceat((arr == QUOTE).view(np.uint8), line_starts)
+    return bool(parity.any())
+
+
 def _parse_simple(body: bytes, names: list[str]) -> tuple[pa.Table, np.ndarray] | None:
     """Fast path for the common file: one record per line, every line well formed.
 
@@ -204,6 +214,8 @@ def _parse_simple(body: bytes, names: list[str]) -> tuple[pa.Table, np.ndarray] 
     non-blank lines; anything else (ragged lines, quotes spanning lines) returns None.
     """
     n_lines = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+    if b'"' in body and _some_line_has_odd_quotes(body):
+        return None  # broken quoting: the exact scan decides, line by line
     try:
         table = _parse_good(body, names, strict=True)
     except (_NotSimple, pa.ArrowInvalid):

@@ -1,0 +1,252 @@
+"""metrics.daily_metrics / hourly_events and alerts.evaluate_alerts over real pipeline output."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from prodq_dagster.core.alerts import HOURLY_COVERAGE, MISSING_FEED, VOLUME_DROP, PriorDay, evaluate_alerts
+from prodq_dagster.core.config import Settings
+from prodq_dagster.core.metrics import daily_metrics, hourly_events
+from prodq_dagster_tests.test_core_support import (
+    CUSTOMERS,
+    DAY,
+    EVENTS,
+    ORDERS,
+    good_customer,
+    good_event,
+    good_order,
+    run_dir,
+    write_csv,
+)
+
+D = DAY.isoformat()
+
+
+def run_day(root, events=None, orders=None, customers=None):
+    """Write the given feeds (None = feed absent), process all three entities; -> (results, stats)."""
+    feeds = {"customers": customers, "events": events, "orders": orders}
+    for name, rows in feeds.items():
+        if rows is not None:
+            write_csv(root, D, name, rows)
+    results = {e.name: run_dir(root, e) for e in (CUSTOMERS, EVENTS, ORDERS)}
+    return results, {name: r.stats for name, r in results.items()}
+
+
+def events_at_hours(hours, prefix="E") -> list[dict]:
+    return [good_event(f"{prefix}{i:04d}", event_time=f"{D} {h:02d}:{i % 60:02d}:00") for i, h in enumerate(hours)]
+
+
+CUSTOMER_ROWS = [good_customer(c) for c in ("C1", "C2", "C3")]
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+def test_hourly_events_counts_per_utc_hour_and_excludes_outside_day(tmp_path):
+    rows = events_at_hours([0, 0, 5, 23])
+    rows += [
+        good_event("X1", event_time="2025-12-11 00:30:00"),  # next day
+        good_event("X2", event_time="2025-12-09 23:59:59"),  # previous day
+        good_event("X3", event_time="2025-12-10T20:30:00-05:00"),  # 01:30 UTC on the 11th
+        good_event("X4", event_time="2025-12-10T03:30:00+05:30"),  # 22:00 UTC on the 9th
+        good_event("H1", event_time="2025-12-10T06:15:00+05:30"),  # 00:45 UTC -> hour 0
+        good_event("H2", event_time="2025-12-10T09:59:59-05:00"),  # 14:59:59 UTC -> hour 14
+    ]
+    results, stats = run_day(tmp_path, events=rows, orders=[], customers=CUSTOMER_ROWS)
+    clean = results["events"].clean
+    assert clean.num_rows == 10  # outside-day events are kept
+
+    hourly = hourly_events(DAY, clean)
+    assert hourly.num_rows == 24
+    assert hourly.column("hour").to_pylist() == list(range(24))
+    counts = dict(zip(hourly.column("hour").to_pylist(), hourly.column("event_count").to_pylist()))
+    expected = {h: 0 for h in range(24)} | {0: 3, 5: 1, 14: 1, 23: 1}
+    assert counts == expected
+
+    metrics = daily_metrics(DAY, stats, clean, results["orders"].clean).to_pylist()[0]
+    assert metrics["events_outside_day"] == 4
+    assert metrics["events_clean"] == 10
+    assert sum(counts.values()) + metrics["events_outside_day"] == metrics["events_clean"]
+
+
+def test_amount_percentiles_per_currency(tmp_path):
+    orders = [good_order(f"U{i}", amount="10.00", currency="USD") for i in range(5)]
+    orders += [good_order(f"R{i}", amount="500.00", currency="€") for i in range(3)]
+    orders += [good_order("Z1", amount="99999.00", currency="XYZ")]  # rejected: not in any percentile
+    results, stats = run_day(tmp_path, events=events_at_hours(range(24)), orders=orders, customers=CUSTOMER_ROWS)
+    m = daily_metrics(DAY, stats, results["events"].clean, results["orders"].clean).to_pylist()[0]
+    assert m["amount_p50_USD"] == 10.0
+    assert m["amount_p95_USD"] == 10.0
+    assert m["amount_p50_EUR"] == 500.0
+    assert m["amount_p95_EUR"] == 500.0
+    assert m["amount_p50_GBP"] is None
+    assert m["orders_clean"] == 8 and m["orders_quarantine"] == 1
+
+
+def test_daily_metrics_counts_and_rates(tmp_path):
+    events = events_at_hours(range(24))
+    events[0]["platform"] = "iPhone"
+    events[1]["event_type"] = "add to cart"
+    events[2]["duration_ms"] = "1.2e5"
+    events += [good_event("B1", customer_id="C999"), good_event("B2", event_time="bad-ts")]
+    events += [dict(events[3])]  # full-row duplicate
+    results, stats = run_day(tmp_path, events=events, orders=[good_order("O1", customer_id="C2")], customers=CUSTOMER_ROWS)
+    m = daily_metrics(DAY, stats, results["events"].clean, results["orders"].clean).to_pylist()[0]
+    assert m["events_total"] == 27
+    assert m["events_clean"] == 24
+    assert m["events_quarantine"] == 2
+    assert m["events_dropped_duplicates"] == 1
+    assert m["events_total"] == m["events_clean"] + m["events_quarantine"] + m["events_dropped_duplicates"]
+    assert m["events_platform_ios"] == 1 and m["events_platform_web"] == 23
+    assert m["events_type_add_to_cart"] == 1 and m["events_type_page_view"] == 23
+    assert m["events_orphan_rate"] == pytest.approx(1 / 27)
+    assert m["events_invalid_timestamp_rate"] == pytest.approx(1 / 27)
+    assert m["events_full_row_duplicate_rate"] == pytest.approx(1 / 27)
+    assert m["customers_with_clean_event"] == 1
+    assert m["customers_with_clean_order"] == 1
+    assert m["duration_ms_p50"] == 1000
+    assert m["orders_status_paid"] == 1
+
+
+# ---------------------------------------------------------------------------- alerts
+
+
+def _alerts(tmp_path, hours, prior=(), settings=None, **feeds):
+    events = events_at_hours(hours) if hours is not None else None
+    feeds.setdefault("orders", [])
+    feeds.setdefault("customers", CUSTOMER_ROWS)
+    results, stats = run_day(tmp_path, events=events, **feeds)
+    counts = hourly_events(DAY, results["events"].clean).column("event_count").to_pylist()
+    return evaluate_alerts(DAY, stats, counts, list(prior), settings or Settings())
+
+
+def _types(doc, key="alerts"):
+    return [a["type"] for a in doc[key]]
+
+
+FULL_PRIOR = [PriorDay(DAY - timedelta(days=i), True, 24) for i in range(1, 8)]
+
+
+def test_more_than_four_empty_hours_alerts(tmp_path):
+    doc = _alerts(tmp_path, hours=list(range(19)), prior=FULL_PRIOR)  # hours 19..23 empty: 5
+    cov = [a for a in doc["alerts"] if a["type"] == HOURLY_COVERAGE]
+    assert len(cov) == 1
+    assert cov[0]["details"]["empty_hours"] == [19, 20, 21, 22, 23]
+    assert doc["ingest_date"] == D
+
+
+def test_four_empty_hours_is_fine(tmp_path):
+    doc = _alerts(tmp_path, hours=list(range(20)) * 2, prior=FULL_PRIOR)  # 4 empty hours
+    assert HOURLY_COVERAGE not in _types(doc)
+    assert doc["alerts"] == []
+
+
+def test_hourly_threshold_is_configuration(tmp_path):
+    settings = Settings(hourly_max_empty_hours=5)
+    doc = _alerts(tmp_path, hours=list(range(19)), prior=FULL_PRIOR, settings=settings)
+    assert HOURLY_COVERAGE not in _types(doc)
+
+
+def test_volume_drop_alert_at_30_percent_of_median(tmp_path):
+    prior = [PriorDay(DAY - timedelta(days=i), True, 100) for i in range(1, 8)]
+    doc = _alerts(tmp_path, hours=[h % 24 for h in range(30)], prior=prior)
+    drops = [a for a in doc["alerts"] if a["type"] == VOLUME_DROP]
+    assert len(drops) == 1
+    assert drops[0]["details"]["clean_events"] == 30
+    assert drops[0]["details"]["baseline_median"] == 100
+    assert len(drops[0]["details"]["baseline_days"]) == 7
+    assert VOLUME_DROP not in _types(doc, "skipped")
+
+
+def test_no_volume_drop_at_60_percent_of_median(tmp_path):
+    prior = [PriorDay(DAY - timedelta(days=i), True, 100) for i in range(1, 8)]
+    doc = _alerts(tmp_path, hours=[h % 24 for h in range(60)], prior=prior)
+    assert VOLUME_DROP not in _types(doc)
+    assert VOLUME_DROP not in _types(doc, "skipped")
+
+
+def test_fewer_than_seven_prior_days_skipped_with_reason(tmp_path):
+    prior = [PriorDay(DAY - timedelta(days=i), True, 100) for i in range(1, 7)]
+    doc = _alerts(tmp_path, hours=[0], prior=prior)  # would be a huge drop
+    assert VOLUME_DROP not in _types(doc)
+    skipped = [s for s in doc["skipped"] if s["type"] == VOLUME_DROP]
+    assert len(skipped) == 1 and skipped[0]["reason"]
+
+
+def test_prior_days_without_events_feed_are_not_available(tmp_path):
+    prior = [PriorDay(DAY - timedelta(days=i), True, 100) for i in range(1, 7)]
+    prior.append(PriorDay(DAY - timedelta(days=7), False, 0))
+    doc = _alerts(tmp_path, hours=[0], prior=prior)
+    assert VOLUME_DROP not in _types(doc)
+    assert VOLUME_DROP in _types(doc, "skipped")
+
+
+def test_prior_day_with_feed_but_zero_rows_is_available(tmp_path):
+    prior = [PriorDay(DAY - timedelta(days=i), True, 100) for i in range(1, 7)]
+    prior.append(PriorDay(DAY - timedelta(days=7), True, 0))
+    doc = _alerts(tmp_path, hours=[0], prior=prior)
+    assert VOLUME_DROP in _types(doc)
+    assert VOLUME_DROP not in _types(doc, "skipped")
+
+
+def test_baseline_uses_last_seven_available_days(tmp_path):
+    # 7 recent days at 100, older days at 10 000 must not lift the median
+    prior = [PriorDay(DAY - timedelta(days=i), True, 100) for i in range(1, 8)]
+    prior += [PriorDay(DAY - timedelta(days=i), True, 10_000) for i in range(8, 20)]
+    doc = _alerts(tmp_path, hours=[h % 24 for h in range(80)], prior=prior)
+    assert VOLUME_DROP not in _types(doc)
+
+
+def test_missing_events_feed_alerts_and_skips_dependents(tmp_path):
+    doc = _alerts(tmp_path, hours=None, prior=FULL_PRIOR)
+    missing = [a for a in doc["alerts"] if a["type"] == MISSING_FEED]
+    assert [a["details"]["entity"] for a in missing] == ["events"]
+    # all 24 hours are empty, but the coverage/volume rules cannot judge a missing feed
+    assert HOURLY_COVERAGE not in _types(doc) and VOLUME_DROP not in _types(doc)
+    assert {HOURLY_COVERAGE, VOLUME_DROP} <= set(_types(doc, "skipped"))
+
+
+@pytest.mark.parametrize("absent", ["customers", "orders"])
+def test_missing_other_feed_alerts(tmp_path, absent):
+    doc = _alerts(tmp_path, hours=list(range(24)), prior=FULL_PRIOR, **{absent: None})
+    missing = [a["details"]["entity"] for a in doc["alerts"] if a["type"] == MISSING_FEED]
+    assert missing == [absent]
+
+
+def test_empty_events_file_is_present_not_missing(tmp_path):
+    doc = _alerts(tmp_path, hours=[], prior=FULL_PRIOR)
+    assert MISSING_FEED not in _types(doc)
+    assert HOURLY_COVERAGE in _types(doc)
+    assert VOLUME_DROP in _types(doc)
+
+
+def test_metrics_schema_same_on_quiet_and_busy_days(tmp_path):
+    quiet, quiet_stats = run_day(tmp_path / "quiet")  # no feeds at all
+    busy_orders = [good_order("O1"), good_order("O2", currency="€", amount="3.50"), good_order("O3", status="failed", amount="0")]
+    busy, busy_stats = run_day(tmp_path / "busy", events=events_at_hours(range(24)), orders=busy_orders, customers=CUSTOMER_ROWS)
+    q = daily_metrics(DAY, quiet_stats, quiet["events"].clean, quiet["orders"].clean)
+    b = daily_metrics(DAY, busy_stats, busy["events"].clean, busy["orders"].clean)
+    assert q.schema == b.schema
+    assert q.num_rows == b.num_rows == 1
+    row = q.to_pylist()[0]
+    assert row["events_feed_present"] is False and row["events_total"] == 0
+    assert hourly_events(DAY, quiet["events"].clean).column("event_count").to_pylist() == [0] * 24
+
+
+def test_validation_report_sections(tmp_path):
+    from prodq_dagster.core.report import REPORT_ENTITY_KEYS, validation_report
+
+    events = events_at_hours(range(3)) + [good_event("B1", event_type="teleport")]
+    _, stats = run_day(tmp_path, events=events, orders=None, customers=CUSTOMER_ROWS)
+    report = validation_report(DAY, "run-1", stats)
+    assert (report["ingest_date"], report["run_id"]) == (D, "run-1")
+    assert report["rule_set_version"]
+    for name in ("customers", "events", "orders"):
+        section = report[name]
+        assert set(REPORT_ENTITY_KEYS) <= set(section)
+        assert section["conservation_ok"] is True
+    assert report["events"]["by_reason"] == {"invalid_event_type": 1}
+    assert report["events"]["top_reason_combinations"] == [{"reject_reason": "invalid_event_type", "count": 1}]
+    assert report["orders"]["feed_present"] is False

@@ -1,0 +1,141 @@
+"""timestamps.parse_utc: naive = UTC, offsets honoured per value whatever the mix/order, garbage -> null."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+import pytest
+
+from prodq_dagster.core.timestamps import UTC_US, parse_utc
+from prodq_dagster_tests.test_core_support import EVENTS, good_event, rows_by, run_rows
+
+UTC = timezone.utc
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def parse(values: list) -> list:
+    out = parse_utc(pa.array(values, pa.string()))
+    assert out.type == UTC_US
+    assert len(out) == len(values)
+    return out.to_pylist()
+
+
+# (raw text, expected UTC instant)
+CASES = [
+    ("2025-12-10 14:41:42", utc(2025, 12, 10, 14, 41, 42)),
+    ("2025-12-10T14:41:42", utc(2025, 12, 10, 14, 41, 42)),
+    ("2025-12-10T04:21:24-05:00", utc(2025, 12, 10, 9, 21, 24)),
+    ("2025-12-10T04:21:24+05:30", utc(2025, 12, 9, 22, 51, 24)),
+    ("2025-12-10T04:21:24Z", utc(2025, 12, 10, 4, 21, 24)),
+    ("2025-12-10T04:21:24+0100", utc(2025, 12, 10, 3, 21, 24)),
+    ("2025-12-10T04:21:24.123456Z", utc(2025, 12, 10, 4, 21, 24, 123456)),
+    ("2025-12-10T04:21:24.5-05:00", utc(2025, 12, 10, 9, 21, 24, 500000)),
+    ("2025-12-10 23:59:59.250", utc(2025, 12, 10, 23, 59, 59, 250000)),
+]
+
+
+def test_naive_string_is_utc():
+    assert parse(["2025-12-10 14:41:42"]) == [utc(2025, 12, 10, 14, 41, 42)]
+
+
+@pytest.mark.parametrize("text,expected", CASES, ids=[c[0] for c in CASES])
+def test_single_value_lands_on_right_instant(text, expected):
+    assert parse([text]) == [expected]
+
+
+def test_offset_first_then_naive():
+    # The pandas ISO8601 trap: an offset string before a naive one.
+    got = parse(["2025-12-10T04:21:24-05:00", "2025-12-10 14:41:42"])
+    assert got == [utc(2025, 12, 10, 9, 21, 24), utc(2025, 12, 10, 14, 41, 42)]
+
+
+def test_naive_first_then_offset():
+    got = parse(["2025-12-10 14:41:42", "2025-12-10T04:21:24-05:00", "2025-12-10T04:21:24+05:30"])
+    assert got == [utc(2025, 12, 10, 14, 41, 42), utc(2025, 12, 10, 9, 21, 24), utc(2025, 12, 9, 22, 51, 24)]
+
+
+def test_shuffled_large_mix_matches_expected_instants():
+    rng = random.Random(20251210)
+    base = utc(2025, 12, 10)
+    pairs = []
+    for i in range(300):
+        instant = base + timedelta(seconds=rng.randrange(0, 86_400), microseconds=rng.choice([0, 0, 500_000, 123_456]))
+        kind = i % 6
+        if kind == 0:  # naive, space
+            text = instant.strftime("%Y-%m-%d %H:%M:%S") + (f".{instant.microsecond:06d}" if instant.microsecond else "")
+        elif kind == 1:  # Z
+            text = instant.strftime("%Y-%m-%dT%H:%M:%S") + (f".{instant.microsecond:06d}" if instant.microsecond else "") + "Z"
+        elif kind == 2:  # -05:00
+            local = instant - timedelta(hours=5)
+            text = local.strftime("%Y-%m-%dT%H:%M:%S") + (f".{instant.microsecond:06d}" if instant.microsecond else "") + "-05:00"
+        elif kind == 3:  # +05:30
+            local = instant + timedelta(hours=5, minutes=30)
+            text = local.strftime("%Y-%m-%dT%H:%M:%S") + (f".{instant.microsecond:06d}" if instant.microsecond else "") + "+05:30"
+        elif kind == 4:  # +0100 (no colon)
+            local = instant + timedelta(hours=1)
+            text = local.strftime("%Y-%m-%dT%H:%M:%S") + (f".{instant.microsecond:06d}" if instant.microsecond else "") + "+0100"
+        else:  # naive, T separator
+            text = instant.strftime("%Y-%m-%dT%H:%M:%S") + (f".{instant.microsecond:06d}" if instant.microsecond else "")
+        pairs.append((text, instant))
+    for _ in range(4):
+        rng.shuffle(pairs)
+        got = parse([t for t, _ in pairs])
+        wrong = [(t, g, e) for (t, e), g in zip(pairs, got) if g != e]
+        assert not wrong, wrong[:5]
+
+
+@pytest.mark.parametrize("garbage", ["bad-ts", "not a date", "2025-13-45 25:61:00", "tomorrow", "12:00", "2025-12-10 25:00:00"])
+def test_garbage_is_null_not_exception(garbage):
+    got = parse(["2025-12-10 14:41:42", garbage, "2025-12-10T04:21:24Z"])
+    assert got == [utc(2025, 12, 10, 14, 41, 42), None, utc(2025, 12, 10, 4, 21, 24)]
+
+
+@pytest.mark.parametrize("impossible", ["2025-02-30 10:00:00", "2025-04-31T00:00:00Z", "2025-02-29 10:00:00"])
+def test_impossible_calendar_date_is_null_not_rolled_over(impossible):
+    # Not a real day: must be unparseable (-> invalid_*_time), not silently moved to the next month.
+    got = parse([impossible, "2025-12-10 00:00:00"])
+    assert got == [None, utc(2025, 12, 10)]
+
+
+def test_null_input_stays_null():
+    assert parse([None, "2025-12-10 00:00:00"]) == [None, utc(2025, 12, 10)]
+
+
+def test_epoch_milliseconds_and_seconds():
+    instant = utc(2025, 12, 10, 14, 41, 42)
+    ms = str(int(instant.timestamp() * 1000))
+    s = str(int(instant.timestamp()))
+    assert len(ms) == 13 and len(s) == 10
+    assert parse([ms, s]) == [instant, instant]
+
+
+@pytest.mark.parametrize("text", ["2999-01-01 00:00:00", "2999-12-10T04:21:24Z", "1900-01-01 00:00:00"])
+def test_implausible_years_are_null(text):
+    assert parse([text, "2025-12-10 00:00:00"]) == [None, utc(2025, 12, 10)]
+
+
+@pytest.mark.parametrize("order", ["naive_first", "offset_first"])
+def test_mixed_column_through_pipeline(tmp_path, order):
+    rows = [
+        good_event("E1", event_time="2025-12-10 14:41:42"),
+        good_event("E2", event_time="2025-12-10T04:21:24-05:00"),
+        good_event("E3", event_time="2025-12-10T12:00:00+05:30"),
+        good_event("E4", event_time="2025-12-10T08:00:00.75Z"),
+    ]
+    if order == "offset_first":
+        rows = rows[1:] + rows[:1]
+    result = run_rows(tmp_path, EVENTS, rows)
+    assert result.quarantine.num_rows == 0
+    times = {k: v["event_time_utc"] for k, v in rows_by(result.clean, "event_id").items()}
+    assert times == {
+        "E1": utc(2025, 12, 10, 14, 41, 42),
+        "E2": utc(2025, 12, 10, 9, 21, 24),
+        "E3": utc(2025, 12, 10, 6, 30, 0),
+        "E4": utc(2025, 12, 10, 8, 0, 0, 750000),
+    }
+    assert str(result.clean.schema.field("event_time_utc").type) == "timestamp[us, tz=UTC]"
