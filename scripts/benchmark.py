@@ -1,6 +1,8 @@
 """Benchmark prodq against the I/O floor, in one run, on the same generated files.
 
     python scripts/benchmark.py [--events N --customers C --orders O] [--json out.json]
+    python scripts/benchmark.py --scaling 500000,2000000,10000000 --chart docs/scaling.png
+    python scripts/benchmark.py --days 8 --workers 2 --events 500000
 
 It generates one day of raw data into a temporary folder, then times, each in its
 own process (wall time and peak RSS from ``wait4``):
@@ -13,6 +15,10 @@ own process (wall time and peak RSS from ``wait4``):
               chain with all checks, as a user runs it.
 
 and prints a table with the ratios end-to-end/floor and (end-to-end - empty)/floor.
+``--scaling`` repeats that for several day sizes (customers and orders scale with
+events: 1% and 10%) and draws wall time and peak RSS against events per day.
+``--days K --workers W`` times a K-day range with ``--workers 1`` and ``--workers W``
+and checks that both produce identical outputs.
 """
 
 from __future__ import annotations
@@ -106,6 +112,62 @@ def print_table(result: dict) -> None:
     print(f"(end-to-end - empty) / floor: {result['ratio_data_work']:.2f}x")
 
 
+def measure_range(days: int, workers: int, events: int, work: Path) -> dict:
+    """Time a K-day range with --workers 1 and --workers W; outputs must be identical."""
+    import datetime as dt
+
+    import pandas as pd
+
+    py = sys.executable
+    raw = work / "raw"
+    start = dt.date.fromisoformat(DAY) - dt.timedelta(days=days - 1)
+    subprocess.run(
+        [py, str(REPO / "scripts" / "generate_data.py"), "--out_dir", str(raw), "--start", start.isoformat(), "--end", DAY,
+         "--events", str(events), "--customers", str(max(events // 100, 100)), "--orders", str(max(events // 10, 100))],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    timings = {}
+    for w in (1, workers):
+        out = work / f"out_w{w}"
+        env = dict(os.environ, DAGSTER_HOME=str(work / f"home_w{w}"))
+        Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
+        (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        cmd = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out / "data"),
+               "--start", start.isoformat(), "--end", DAY, "--workers", str(w)]
+        timings[w] = run_measured(cmd, env)
+    identical = True
+    for dataset in ("clean/events", "clean/orders", "clean/customers", "quarantine/events", "metrics/daily_metrics", "metrics/hourly_events"):
+        a = pd.read_parquet(work / "out_w1" / "data" / dataset)
+        b = pd.read_parquet(work / f"out_w{workers}" / "data" / dataset)
+        identical &= a.equals(b)
+    return {
+        "days": days, "events_per_day": events, "workers": workers,
+        "wall_s_workers_1": timings[1][0], f"wall_s_workers_{workers}": timings[workers][0],
+        "ratio": timings[workers][0] / timings[1][0], "identical_outputs": bool(identical),
+    }
+
+
+def draw_chart(results: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    events = [r["events"] / 1e6 for r in results]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, label in (("cli_day", "prodq (CLI end to end)"), ("floor", "floor (pyarrow CSV -> Parquet)")):
+        left.plot(events, [r["runs"][name]["wall_s"] for r in results], marker="o", label=label)
+        right.plot(events, [r["runs"][name]["peak_rss_mb"] for r in results], marker="o", label=label)
+    left.set(xlabel="events per day (millions)", ylabel="wall time (s)", title="Wall time")
+    right.set(xlabel="events per day (millions)", ylabel="peak RSS (MB)", title="Peak memory")
+    for axis in (left, right):
+        axis.grid(True, alpha=0.3)
+        axis.legend()
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--floor-only":
         floor_main(sys.argv[2], sys.argv[3])
@@ -114,14 +176,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--scaling", help="comma-separated events per day, e.g. 500000,2000000,10000000")
+    parser.add_argument("--chart", default="docs/scaling.png", help="PNG written by --scaling")
+    parser.add_argument("--days", type=int, help="time a range of this many days (with --workers)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--json", help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="prodq-bench-"))
     try:
-        result = measure_day(args.events, args.customers, args.orders, work)
-        print_table(result)
+        if args.days:
+            result = measure_range(args.days, args.workers, args.events, work)
+            print(json.dumps(result, indent=2))
+        elif args.scaling:
+            result = []
+            for n in (int(x) for x in args.scaling.split(",")):
+                shutil.rmtree(work, ignore_errors=True)
+                work.mkdir()
+                result.append(measure_day(n, max(n // 100, 1000), max(n // 10, 1000), work))
+                print_table(result[-1])
+            draw_chart(result, args.chart)
+            print(f"chart: {args.chart}")
+        else:
+            result = measure_day(args.events, args.customers, args.orders, work)
+            print_table(result)
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     finally:
