@@ -8,6 +8,7 @@ changing its one masked expression here (and its row in the catalogue).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -97,13 +98,16 @@ def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
     event_id = nz.text(_col(table, "event_id"))
     customer_id = nz.text(_col(table, "customer_id"))
     event_time_raw = nz.text(_col(table, "event_time"))
-    event_time = parse_utc(event_time_raw)
+    pool = ThreadPoolExecutor(max_workers=1)
+    pending_time = pool.submit(parse_utc, event_time_raw)  # overlaps with the columns below
     _, event_type = nz.category(_col(table, "event_type"), vocab.EVENT_TYPE, fold=nz.snake_case)
     platform_raw, platform = nz.category(_col(table, "platform"), vocab.PLATFORM)
     session_id = nz.text(_col(table, "session_id"))
     duration_raw = nz.text(_col(table, "duration_ms"))
     duration = nz.number(duration_raw)
 
+    event_time = pending_time.result()
+    pool.shutdown()
     duration_present = _present(duration_raw)
     duration_ok = _mask(pc.and_(pc.greater_equal(duration, 0), pc.less_equal(duration, MAX_DURATION_MS)))
     platform_present = _present(platform_raw)

@@ -7,6 +7,7 @@ counts, schema drift) that metrics and the validation report are built from.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -99,12 +100,15 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
     n = table.num_rows
     contract = list(entity.columns)
 
-    groups = dedupe.KeyGroups.of(pc.utf8_trim_whitespace(table.column(entity.primary_key).combine_chunks()))
-    dropped = dedupe.full_row_duplicates(table, contract, groups)
-
     if master_ids is None:
         master_ids = pa.array([], pa.string())
-    ev = evaluate(entity, table, day, master_ids)
+    # pyarrow kernels release the GIL: sorting the keys overlaps with evaluating the rules.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        keys = pc.utf8_trim_whitespace(table.column(entity.primary_key).combine_chunks())
+        pending_groups = pool.submit(dedupe.KeyGroups.of, keys)
+        ev = evaluate(entity, table, day, master_ids)
+        groups = pending_groups.result()
+    dropped = dedupe.full_row_duplicates(table, contract, groups)
     reject_codes = [r.code for r in rules_for(entity.name, Action.REJECT) if r.code not in _READ_CODES]
     warn_codes = [r.code for r in rules_for(entity.name, Action.WARN)]
     missing_cols = table.column("missing_columns").combine_chunks()
