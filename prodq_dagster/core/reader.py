@@ -67,14 +67,24 @@ def find_files(day_dir: Path, entity: Entity) -> list[Path]:
     return sorted(p for p in found if p.name.endswith((".csv", ".csv.gz")))
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path) -> bytearray:
+    """The file's bytes (decompressed for .gz) without a UTF-8 BOM.
+
+    A bytearray, so dropping the header later is O(1) and the day is never held twice.
+    """
     try:
-        data = path.read_bytes()
         if path.name.endswith(".gz"):
-            data = gzip.decompress(data)
+            data = bytearray(gzip.decompress(path.read_bytes()))
+        else:
+            data = bytearray(path.stat().st_size)
+            with path.open("rb") as handle:
+                size = handle.readinto(data)
+            del data[size:]
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
-    return data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    if data.startswith(codecs.BOM_UTF8):
+        del data[:3]
+    return data
 
 
 def _normalize_header(names: list[str]) -> list[str]:
@@ -181,7 +191,7 @@ def _parse_good(good: bytes, names: list[str], strict: bool = False) -> pa.Table
         return "skip"
 
     table = pacsv.read_csv(
-        io.BytesIO(good),
+        pa.BufferReader(pa.py_buffer(good)),
         read_options=pacsv.ReadOptions(column_names=names, block_size=64 << 20),
         parse_options=pacsv.ParseOptions(newlines_in_values=not strict, invalid_row_handler=note_invalid if strict else None),
         convert_options=pacsv.ConvertOptions(
@@ -260,7 +270,8 @@ def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, p
         body = b""
     else:
         names = _normalize_header(next(csv.reader([header_bytes.decode("utf-8", "prodq_latin1").rstrip("\r")])))
-        body = b"" if header_end < 0 else data[header_end + 1 :]
+        body = bytearray() if header_end < 0 else data
+        del body[: header_end + 1]
 
     repaired = False
     try:
@@ -279,7 +290,7 @@ def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, p
             raise RawInputError(f"cannot parse {path}: {exc}") from exc
         # A stray non-UTF-8 byte (latin-1 export): decode those bytes as latin-1, keep the rest.
         repaired = True
-        body = body.decode("utf-8", "prodq_latin1").encode("utf-8")
+        body = bytearray(body.decode("utf-8", "prodq_latin1").encode("utf-8"))
         scan = _scan_records(body, max(len(names), 1), first_line=2)
         table = _parse_good(scan.good, names)
 
