@@ -25,6 +25,8 @@ class ProdqConfig(dg.ConfigurableResource):
     volume_baseline_days: int
     volume_lookback_days: int
     freshness_deadline_hour_utc: int
+    bucket_rows: int
+    read_block_mb: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ProdqConfig":

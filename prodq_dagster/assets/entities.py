@@ -12,9 +12,8 @@ import pyarrow as pa
 
 from .. import checks
 from ..core import contract as core_contract
-from ..core.pipeline import process_entity
-from ..core.reader import RawInputError, read_entity
-from ..core.schemas import validate_clean
+from ..core.reader import RawInputError
+from ..core.streaming import stream_entity
 from ..core.stats import stats_to_table
 from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
@@ -81,33 +80,46 @@ def _check_specs(entity: str, partitions_def: dg.PartitionsDefinition) -> list[d
     ]
 
 def run_entity(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, master_ids: pa.Array | None):
-    """Shared body of the entity multi-assets."""
+    """Shared body of the entity multi-assets.
+
+    The clean and quarantine partitions are written in bounded memory by
+    ``core.streaming.stream_entity`` to hidden temp files and published only when the
+    contract and conservation hold; the outputs then only carry metadata.
+    """
     day = parse_partition_key(context.partition_key)
     day_dir = Path(config.raw_dir) / f"ingest_date={day.isoformat()}"
     try:
-        raw = read_entity(day_dir, core_contract.ENTITIES[entity])
+        outcome = stream_entity(
+            day_dir,
+            core_contract.ENTITIES[entity],
+            day,
+            master_ids,
+            config.out_dir,
+            bucket_rows=config.bucket_rows,
+            block_bytes=config.read_block_mb << 20,
+        )
     except RawInputError as exc:
         raise dg.Failure(description=str(exc)) from None
-    if not raw.feed_present:
+    if not outcome.stats["feed_present"]:
         context.log.warning(f"no {entity} file in {day_dir}: writing empty outputs (missing_feed alert)")
-    result = process_entity(raw, day, master_ids)
     clean_key = f"clean_{entity}"
 
-    contract = validate_clean(entity, result.clean)
-    yield checks.contract_check_result(clean_key, contract)
-    conservation = checks.conservation_check_result(clean_key, result.stats)
+    yield checks.contract_check_result(clean_key, outcome.contract)
+    conservation = checks.conservation_check_result(clean_key, outcome.stats)
     yield conservation
-    yield checks.schema_drift_check_result(clean_key, result.stats)
-    if not contract.passed or not conservation.passed:
-        failed = checks.CONTRACT_CHECK if not contract.passed else checks.CONSERVATION_CHECK
+    yield checks.schema_drift_check_result(clean_key, outcome.stats)
+    if not outcome.contract.passed or not conservation.passed:
+        failed = checks.CONTRACT_CHECK if not outcome.contract.passed else checks.CONSERVATION_CHECK
         raise dg.Failure(
             description=f"{clean_key} partition {day} failed the blocking check {failed}; no output was written",
-            metadata={"failure_count": contract.failure_count},
+            metadata={"failure_count": outcome.contract.failure_count},
         )
 
-    yield dg.Output(result.clean, output_name=clean_key, metadata=clean_metadata(result))
-    yield dg.Output(result.quarantine, output_name=f"quarantine_{entity}", metadata=quarantine_metadata(result))
-    yield dg.Output(stats_to_table(entity, result.stats), output_name=f"load_stats_{entity}")
+    # Already written by stream_entity; the IO manager skips None values.
+    yield dg.Output(None, output_name=clean_key, metadata=clean_metadata(outcome))
+    yield dg.Output(None, output_name=f"quarantine_{entity}", metadata=quarantine_metadata(outcome))
+    yield dg.Output(stats_to_table(entity, outcome.stats), output_name=f"load_stats_{entity}")
+
 
 def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     common = dict(

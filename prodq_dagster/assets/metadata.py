@@ -5,28 +5,29 @@ from __future__ import annotations
 import dagster as dg
 import pyarrow as pa
 
-from ..core.pipeline import EntityResult
+from ..core.streaming import StreamOutcome
 
 def column_schema(schema: pa.Schema) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in schema])
 
-def clean_metadata(result: EntityResult) -> dict:
+def clean_metadata(result: StreamOutcome) -> dict:
     s = result.stats
     metadata = {
         "dagster/row_count": s["clean"],
-        "dagster/column_schema": column_schema(result.clean.schema),
+        "dagster/column_schema": column_schema(result.clean_schema),
         "raw_rows": s["total"],
         "quarantine_rate": s["quarantine"] / s["total"] if s["total"] else 0.0,
         "dropped_duplicates": s["dropped_duplicates"],
+        "dedupe_buckets": result.buckets,
     }
     metadata |= {f"warn_{code}": count for code, count in s["by_warning"].items()}
     return metadata
 
-def quarantine_metadata(result: EntityResult) -> dict:
+def quarantine_metadata(result: StreamOutcome) -> dict:
     s = result.stats
     metadata = {
         "dagster/row_count": s["quarantine"],
-        "dagster/column_schema": column_schema(result.quarantine.schema),
+        "dagster/column_schema": column_schema(result.quarantine_schema),
         "quarantine_rate": s["quarantine"] / s["total"] if s["total"] else 0.0,
         "malformed_rows": s["malformed"],
         "top_reason_combinations": dg.MetadataValue.json(s["top_reason_combinations"]),

@@ -23,6 +23,9 @@ class Settings:
     volume_drop_ratio: float = 0.5
     volume_baseline_days: int = 7
     volume_lookback_days: int = 60
+    # bounded memory: rows per dedupe bucket and bytes per raw read block
+    bucket_rows: int = 1_000_000
+    read_block_mb: int = 64
     # sensor: how long a day with an incomplete feed set waits before it runs anyway
     sensor_grace_minutes: int = 120
     # freshness: raw partition of today expected (first seen by the sensor) by this UTC hour

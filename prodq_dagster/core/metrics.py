@@ -17,6 +17,8 @@ from . import vocab
 from .contract import ENTITIES, RULE_SET_VERSION
 
 PERCENTILES = (50, 95)
+EVENT_COLUMNS = ["customer_id", "event_time_utc", "event_type", "platform", "duration_ms"]
+ORDER_COLUMNS = ["customer_id", "amount", "currency", "status"]
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -260,19 +260,21 @@ def _json_object(table: pa.Table, names: list[str]) -> pa.Array:
     return pc.binary_join_element_wise(*pieces, "")
 
 
-def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, pa.Table, list[str], list[str], bool]:
-    """Read one file: (records, malformed lines, missing columns, extra columns, encoding repaired)."""
-    data = _read_bytes(path)
+def _split_header(data: bytearray) -> tuple[list[str], bytearray]:
+    """(normalized header names, the bytes after the header line); the header is dropped in place."""
     header_end = data.find(b"\n")
     header_bytes = data if header_end < 0 else data[:header_end]
     if not header_bytes.strip():
-        names: list[str] = []
-        body = b""
-    else:
-        names = _normalize_header(next(csv.reader([header_bytes.decode("utf-8", "prodq_latin1").rstrip("\r")])))
-        body = bytearray() if header_end < 0 else data
-        del body[: header_end + 1]
+        return [], bytearray()
+    names = _normalize_header(next(csv.reader([bytes(header_bytes).decode("utf-8", "prodq_latin1").rstrip("\r")])))
+    if header_end < 0:
+        return names, bytearray()
+    del data[: header_end + 1]
+    return names, data
 
+
+def _parse_body(body: bytearray, names: list[str], first_line: int, path: Path) -> tuple[pa.Table, _Scan, bool]:
+    """Parse the records of a body (or a block of one); returns (table, scan, encoding repaired)."""
     repaired = False
     try:
         simple = _parse_simple(body, names) if names else None
@@ -280,23 +282,25 @@ def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, p
         simple = None  # e.g. invalid UTF-8: the exact path below repairs it
     if simple is not None:
         table, good_lines = simple
-        scan = _Scan(b"", good_lines, [], [])
+        return table, _Scan(b"", good_lines + (first_line - 2), [], []), False
     try:
-        if simple is None:
-            scan = _scan_records(body, max(len(names), 1), first_line=2)
-            table = _parse_good(scan.good, names)
+        scan = _scan_records(body, max(len(names), 1), first_line=first_line)
+        table = _parse_good(scan.good, names)
     except pa.ArrowInvalid as exc:
         if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
             raise RawInputError(f"cannot parse {path}: {exc}") from exc
         # A stray non-UTF-8 byte (latin-1 export): decode those bytes as latin-1, keep the rest.
         repaired = True
         body = bytearray(body.decode("utf-8", "prodq_latin1").encode("utf-8"))
-        scan = _scan_records(body, max(len(names), 1), first_line=2)
+        scan = _scan_records(body, max(len(names), 1), first_line=first_line)
         table = _parse_good(scan.good, names)
-
     if table.num_rows != len(scan.good_lines):
         raise RawInputError(f"cannot parse {path}: record count mismatch ({table.num_rows} vs {len(scan.good_lines)})")
+    return table, scan, repaired
 
+
+def _to_records(table: pa.Table, scan: _Scan, names: list[str], entity: Entity, source_name: str) -> tuple[pa.Table, pa.Table]:
+    """Contract columns (null where absent) + meta columns, and the malformed lines."""
     n = table.num_rows
     missing = [c for c in entity.columns if c not in names]
     extra = [c for c in names if c not in entity.columns]
@@ -306,7 +310,6 @@ def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, p
     columns["missing_columns"] = pa.repeat(pa.scalar(missing_reason or None, pa.string()), n)
     columns["source_file"] = pa.repeat(pa.scalar(source_name, pa.string()), n)
     columns["source_line"] = pa.array(scan.good_lines, pa.int64())
-    records = pa.table(columns)
     malformed = pa.table(
         {
             "source_file": pa.array([source_name] * len(scan.bad_lines), pa.string()),
@@ -314,7 +317,81 @@ def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, p
             "raw_text": pa.array(scan.bad_texts, pa.string()),
         }
     )
+    return pa.table(columns), malformed
+
+
+def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, pa.Table, list[str], list[str], bool]:
+    """Read one file: (records, malformed lines, missing columns, extra columns, encoding repaired)."""
+    names, body = _split_header(_read_bytes(path))
+    table, scan, repaired = _parse_body(body, names, 2, path)
+    del body
+    records, malformed = _to_records(table, scan, names, entity, source_name)
+    missing = [c for c in entity.columns if c not in names]
+    extra = [c for c in names if c not in entity.columns]
     return records, malformed, missing, extra, repaired
+
+
+@dataclass
+class FileHeader:
+    names: list[str]
+    missing: list[str]
+    extra: list[str]
+
+
+def _safe_cut(buffer: bytearray, max_tries: int = 64) -> int:
+    """Index just after the last newline that ends a record (even quote parity before it)."""
+    pos = buffer.rfind(b"\n")
+    first = pos
+    for _ in range(max_tries):
+        if pos < 0 or buffer.count(b'"', 0, pos) % 2 == 0:
+            break
+        pos = buffer.rfind(b"\n", 0, pos)
+    if pos < 0:
+        pos = first  # a stray quote: cut at the last line end; lines are judged one by one anyway
+    return pos + 1
+
+
+def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: int):
+    """Read a file in blocks of about ``block_bytes``, cut at record boundaries.
+
+    Yields ``FileHeader`` first, then ``(records, malformed, encoding_repaired)`` per
+    block, with line numbers of the whole file. Memory is bounded by the block size.
+    """
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        handle = opener(path, "rb")
+        buffer = bytearray(handle.read(block_bytes))
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
+    with handle:
+        if buffer.startswith(codecs.BOM_UTF8):
+            del buffer[:3]
+        while b"\n" not in buffer:  # the header line may be longer than a block
+            more = handle.read(block_bytes)
+            if not more:
+                break
+            buffer += more
+        names, buffer = _split_header(buffer)
+        yield FileHeader(names, [c for c in entity.columns if c not in names], [c for c in names if c not in entity.columns])
+        line = 2
+        eof = not names
+        while not eof:
+            try:
+                more = handle.read(block_bytes)
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
+            eof = not more
+            buffer += more
+            cut = len(buffer) if eof else _safe_cut(buffer)
+            if cut == 0:
+                continue
+            body = buffer[:cut]
+            del buffer[:cut]
+            table, scan, repaired = _parse_body(body, names, line, path)
+            line += body.count(b"\n")
+            del body
+            records, malformed = _to_records(table, scan, names, entity, source_name)
+            yield records, malformed, repaired
 
 
 def read_entity(day_dir: Path, entity: Entity) -> RawData:

@@ -67,14 +67,58 @@ def _atomic_replace(target: Path, write) -> None:
             temp.unlink()
 
 
+def _remove_stale(target: Path) -> None:
+    for stale in target.parent.iterdir():
+        if stale.name != target.name and not stale.name.startswith("."):
+            stale.unlink()
+
+
 def write_table(table: pa.Table, root: str | Path, dataset: str, day: date | str) -> Path:
     """Replace one partition atomically with ``table``; returns the file path."""
     target = partition_file(root, dataset, day)
     _atomic_replace(target, lambda temp: pq.write_table(table, temp, compression="zstd"))
-    for stale in target.parent.iterdir():
-        if stale.name != target.name and not stale.name.startswith("."):
-            stale.unlink()
+    _remove_stale(target)
     return target
+
+
+class PartitionWriter:
+    """Write one partition incrementally (row group by row group), then publish it atomically.
+
+    Rows go to the hidden temp file; ``commit`` moves it into place with ``os.replace``,
+    ``abort`` (or an exception inside the ``with`` block) deletes it, leaving the
+    previous version of the partition untouched.
+    """
+
+    def __init__(self, root: str | Path, dataset: str, day: date | str, schema: pa.Schema):
+        self.target = partition_file(root, dataset, day)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.temp = self.target.parent / f".{self.target.name}.{uuid.uuid4().hex}"
+        self.writer = pq.ParquetWriter(self.temp, schema, compression="zstd")
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.writer.write_table(table)
+            self.rows += table.num_rows
+
+    def commit(self) -> Path:
+        self.writer.close()
+        _before_replace_hook()
+        os.replace(self.temp, self.target)
+        _remove_stale(self.target)
+        return self.target
+
+    def abort(self) -> None:
+        self.writer.close()
+        if self.temp.exists():
+            self.temp.unlink()
+
+    def __enter__(self) -> "PartitionWriter":
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is not None or self.temp.exists():
+            self.abort()
 
 
 def read_table(root: str | Path, dataset: str, day: date | str, columns: list[str] | None = None) -> pa.Table | None:

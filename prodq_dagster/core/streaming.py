@@ -1,0 +1,220 @@
+"""Bounded-memory processing of one entity-day, however large the files.
+
+The raw files are read in blocks (``reader.iter_file_blocks``) and each record is
+routed to a bucket by its primary key: buckets are key ranges (split points from
+a sample of keys), with missing keys in a last bucket. Every row of one key lands
+in one bucket, so dedupe inside a bucket is exact, and buckets in key order,
+each sorted by ``process_entity``, give files sorted by primary key. Buckets are
+spilled as Arrow IPC and processed one at a time: memory is bounded by a read
+block plus one bucket, not by the day. The result is identical to processing
+the whole day in memory (a test compares them).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from . import normalize as nz
+from .contract import Entity
+from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
+from .pipeline import process_entity
+from .report import conservation_holds
+from .reader import FileHeader, RawData, empty_malformed, empty_records, find_files, iter_file_blocks
+from .rules import CODE_ORDER
+from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
+from .storage import PartitionWriter
+
+SAMPLE_LINES = 4000
+
+
+@dataclass
+class StreamOutcome:
+    stats: dict
+    contract: ContractResult
+    clean_schema: pa.Schema
+    quarantine_schema: pa.Schema
+    buckets: int = 1
+    warnings: list[str] = field(default_factory=list)
+
+
+def _sample_keys(path: Path, key: str, rng: np.random.Generator) -> list[str]:
+    """Primary keys of lines at random offsets of a plain file (cheap: no full parse).
+
+    Compressed files are not sampled: their keys then all go to one bucket.
+    """
+    if path.name.endswith(".gz"):
+        return []
+    size = path.stat().st_size
+    keys = []
+    with path.open("rb") as handle:
+        header = next(csv.reader([handle.readline().decode("utf-8", "replace").lstrip("\ufeff")]), [])
+        names = [name.strip().lower() for name in header]
+        if key not in names:
+            return []
+        key_index = names.index(key)
+        for offset in np.sort(rng.integers(0, max(size, 1), SAMPLE_LINES)):
+            handle.seek(int(offset))
+            handle.readline()
+            line = handle.readline()
+            if not line:
+                continue
+            try:
+                fields = next(csv.reader([line.decode("utf-8", "replace")]))
+            except (csv.Error, StopIteration):
+                continue
+            if len(fields) > key_index and fields[key_index].strip():
+                keys.append(fields[key_index].strip())
+    return keys
+
+
+def _split_points(keys: list[str], buckets: int) -> list[str]:
+    if buckets <= 1 or not keys:
+        return []
+    ordered = sorted(set(keys))
+    points = [ordered[min(len(ordered) - 1, (i * len(ordered)) // buckets)] for i in range(1, buckets)]
+    return sorted(set(points))
+
+
+def _bucket_of(keys: pa.Array, splits: list[str]) -> np.ndarray:
+    """Bucket per row: i for splits[i-1] <= key < splits[i]; len(splits)+1 for a missing key."""
+    bucket = np.zeros(len(keys), dtype=np.int32)
+    for split in splits:
+        bucket += pc.fill_null(pc.greater_equal(keys, split), False).to_numpy(zero_copy_only=False)
+    bucket[pc.is_null(keys).to_numpy(zero_copy_only=False)] = len(splits) + 1
+    return bucket
+
+
+def _merge_stats(parts: list[dict], combos: Counter, header_stats: dict) -> dict:
+    total = {k: sum(p[k] for p in parts) for k in ("total", "clean", "quarantine", "dropped_duplicates", "malformed")}
+    by_reason: Counter = Counter()
+    for combo, count in combos.items():
+        for code in combo.split("|"):
+            by_reason[code] += count
+    warn: Counter = Counter()
+    nulls: Counter = Counter()
+    for p in parts:
+        warn.update(p["by_warning"])
+        nulls.update(p["null_counts"])
+    top = sorted(({"reject_reason": c, "count": n} for c, n in combos.items()), key=lambda d: (-d["count"], d["reject_reason"]))[:10]
+    return total | {
+        "duplicates": {k: sum(p["duplicates"][k] for p in parts) for k in ("full_row", "id")},
+        "by_reason": dict(sorted(by_reason.items(), key=lambda kv: (CODE_ORDER.get(kv[0].split(":")[0], 99), kv[0]))),
+        "by_warning": {k: int(warn.get(k, 0)) for k in parts[0]["by_warning"]},
+        "top_reason_combinations": top,
+        "null_counts": {k: int(nulls.get(k, 0)) for k in parts[0]["null_counts"]},
+        **header_stats,
+    }
+
+
+def _merge_contracts(results: list[ContractResult]) -> ContractResult:
+    failed = [r for r in results if not r.passed]
+    rows = sum(r.rows for r in results)
+    if not failed:
+        return ContractResult(True, rows)
+    counts: Counter = Counter()
+    sample: list[dict] = []
+    for r in failed:
+        counts.update(r.failures_by_check)
+        sample += r.sample
+    return ContractResult(False, rows, sum(r.failure_count for r in failed), dict(sorted(counts.items())), sample[:SAMPLE_LIMIT])
+
+
+def stream_entity(
+    day_dir: Path,
+    entity: Entity,
+    day: date,
+    master_ids: pa.Array | None,
+    out_root: str | Path,
+    bucket_rows: int = 1_000_000,
+    block_bytes: int = 64 << 20,
+) -> StreamOutcome:
+    """Process one entity-day in bounded memory and write its clean and quarantine partitions.
+
+    Both partitions are written to hidden temp files and published only when every
+    bucket passed the clean contract; otherwise nothing is published.
+    """
+    files = find_files(day_dir, entity)
+    rng = np.random.default_rng(0)  # split points only balance memory; outputs never depend on them
+    total_bytes = sum(p.stat().st_size for p in files)
+    sample = [k for p in files for k in _sample_keys(p, entity.primary_key, rng)]
+    estimated_rows = total_bytes // 80  # generous: raw lines are about 80-120 bytes
+    splits = _split_points(sample, math.ceil(estimated_rows / bucket_rows))
+
+    Path(out_root).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".prodq-spill-", dir=Path(out_root)) as spill:
+        writers: dict[int, ipc.RecordBatchFileWriter] = {}
+        malformed, names_seen, repaired = [], [], []
+        missing_all: set[str] = set()
+        extra_all: set[str] = set()
+        schema = None
+        for path in files:
+            blocks = iter_file_blocks(path, entity, path.name, block_bytes)
+            header: FileHeader = next(blocks)
+            missing_all.update(header.missing)
+            extra_all.update(header.extra)
+            names_seen.append(path.name)
+            for records, bad, was_repaired in blocks:
+                malformed.append(bad)
+                if was_repaired and path.name not in repaired:
+                    repaired.append(path.name)
+                if records.num_rows == 0:
+                    continue
+                schema = records.schema
+                keys = nz.text(records.column(entity.primary_key).combine_chunks())
+                bucket = _bucket_of(keys, splits)
+                for b in np.unique(bucket):
+                    if b not in writers:
+                        writers[b] = ipc.new_file(Path(spill) / f"bucket-{b:05d}.arrow", records.schema)
+                    writers[b].write_table(records.filter(pa.array(bucket == b)))
+        for writer in writers.values():
+            writer.close()
+
+        header_stats = {
+            "schema": {"missing_columns": [c for c in entity.columns if c in missing_all], "extra_columns": sorted(extra_all)},
+            "files": names_seen,
+            "feed_present": bool(files),
+            "encoding_repaired_files": repaired,
+        }
+        all_malformed = pa.concat_tables(malformed) if malformed else empty_malformed()
+        bucket_ids = sorted(writers) or [0]
+        parts, contracts, combos = [], [], Counter()
+        clean_out = PartitionWriter(out_root, f"clean_{entity.name}", day, CLEAN_SCHEMAS[entity.name])
+        quarantine_out = PartitionWriter(out_root, f"quarantine_{entity.name}", day, QUARANTINE_SCHEMAS[entity.name])
+        with clean_out, quarantine_out:
+            for i, b in enumerate(bucket_ids):
+                if b in writers:
+                    with ipc.open_file(Path(spill) / f"bucket-{b:05d}.arrow") as source:
+                        table = source.read_all()
+                else:
+                    table = _empty_like(schema, entity)
+                raw = RawData(entity, table, all_malformed if i == 0 else empty_malformed(), names_seen)
+                result = process_entity(raw, day, master_ids)
+                del raw, table
+                contracts.append(validate_clean(entity.name, result.clean))
+                parts.append(result.stats)
+                reasons = result.quarantine.column("reject_reason").combine_chunks()
+                for item in pc.value_counts(reasons.drop_null()).to_pylist():
+                    combos[item["values"]] += item["counts"]
+                clean_out.write(result.clean)
+                quarantine_out.write(result.quarantine)
+            contract = _merge_contracts(contracts)
+            stats = _merge_stats(parts, combos, header_stats)
+            if contract.passed and conservation_holds(stats):
+                clean_out.commit()
+                quarantine_out.commit()
+    return StreamOutcome(stats, contract, CLEAN_SCHEMAS[entity.name], QUARANTINE_SCHEMAS[entity.name], len(bucket_ids))
+
+
+def _empty_like(schema: pa.Schema | None, entity: Entity) -> pa.Table:
+    return schema.empty_table() if schema is not None else empty_records(entity)
