@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import math
 import tempfile
-from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,6 +37,7 @@ from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
 from .storage import PartitionWriter
 
 SAMPLE_LINES = 4000
+PARALLEL_BUCKETS = 2
 
 
 @dataclass
@@ -191,23 +193,37 @@ def stream_entity(
         parts, contracts, combos = [], [], Counter()
         clean_out = PartitionWriter(out_root, f"clean_{entity.name}", day, CLEAN_SCHEMAS[entity.name])
         quarantine_out = PartitionWriter(out_root, f"quarantine_{entity.name}", day, QUARANTINE_SCHEMAS[entity.name])
-        with clean_out, quarantine_out:
+
+        def run_bucket(i: int, b: int):
+            if b in writers:
+                with ipc.open_file(Path(spill) / f"bucket-{b:05d}.arrow") as source:
+                    table = source.read_all()
+            else:
+                table = _empty_like(schema, entity)
+            raw = RawData(entity, table, all_malformed if i == 0 else empty_malformed(), names_seen)
+            result = process_entity(raw, day, master_ids)
+            return result, validate_clean(entity.name, result.clean)
+
+        def consume(future) -> None:
+            result, contract_part = future.result()
+            contracts.append(contract_part)
+            parts.append(result.stats)
+            reasons = result.quarantine.column("reject_reason").combine_chunks()
+            for item in pc.value_counts(reasons.drop_null()).to_pylist():
+                combos[item["values"]] += item["counts"]
+            clean_out.write(result.clean)
+            quarantine_out.write(result.quarantine)
+
+        # Buckets are independent: two run at a time (pyarrow releases the GIL) and are
+        # written in key order, so at most two buckets are in memory at once.
+        with clean_out, quarantine_out, ThreadPoolExecutor(max_workers=PARALLEL_BUCKETS) as pool:
+            pending: deque = deque()
             for i, b in enumerate(bucket_ids):
-                if b in writers:
-                    with ipc.open_file(Path(spill) / f"bucket-{b:05d}.arrow") as source:
-                        table = source.read_all()
-                else:
-                    table = _empty_like(schema, entity)
-                raw = RawData(entity, table, all_malformed if i == 0 else empty_malformed(), names_seen)
-                result = process_entity(raw, day, master_ids)
-                del raw, table
-                contracts.append(validate_clean(entity.name, result.clean))
-                parts.append(result.stats)
-                reasons = result.quarantine.column("reject_reason").combine_chunks()
-                for item in pc.value_counts(reasons.drop_null()).to_pylist():
-                    combos[item["values"]] += item["counts"]
-                clean_out.write(result.clean)
-                quarantine_out.write(result.quarantine)
+                pending.append(pool.submit(run_bucket, i, b))
+                if len(pending) >= PARALLEL_BUCKETS:
+                    consume(pending.popleft())
+            while pending:
+                consume(pending.popleft())
             contract = _merge_contracts(contracts)
             stats = _merge_stats(parts, combos, header_stats)
             if contract.passed and conservation_holds(stats):
