@@ -51,8 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parse_day(text: str, flag: str) -> date:
+    from .core.contract import parse_day
+
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
         raise UsageError(f"{flag} {text!r} is not a date (expected YYYY-MM-DD)") from None
 
@@ -244,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     from .jobs import DAILY_JOB_NAME
 
     workers = min(args.workers, len(days))
+    with dg.DagsterInstance.get():
+        pass  # create the instance's storage once, before worker processes open it concurrently
     if workers > 1:
         outcomes = run_range_parallel(days, workers, args.verbose)
     else:

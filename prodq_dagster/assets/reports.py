@@ -66,15 +66,10 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         group_name=REPORTS_GROUP,
         code_version=version,
         ins={"hourly_events": dg.AssetIn(dagster_type=pa.Table), **stats_ins()},
-        deps=[
-            # The day's metrics plus the earlier days of the volume baseline (never later ones).
-            dg.AssetDep(
-                "daily_metrics",
-                partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-settings.volume_lookback_days, end_offset=0, allow_nonexistent_upstream_partitions=True
-                ),
-            ),
-        ],
+        # The volume baseline also reads earlier days' daily metrics from storage. It is not
+        # declared as a windowed dependency: backfills walk dependencies downstream, so a
+        # 60-day window would make a 3-day backfill target 60 later days of alerts.
+        deps=["daily_metrics"],
         check_specs=[
             dg.AssetCheckSpec(name, asset="alerts", partitions_def=partitions_def, description=f"WARN when the day raises a {name} alert.")
             for name in checks.ALERT_CHECKS

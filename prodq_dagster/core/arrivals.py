@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from .contract import ENTITIES
+from .contract import ENTITIES, parse_day
 from .reader import find_files
 
 DAY_PREFIX = "ingest_date="
@@ -69,7 +69,7 @@ def scan_raw_root(raw_dir: str | Path) -> tuple[list[DayScan], list[str]]:
         try:
             if not child.name.startswith(DAY_PREFIX):
                 raise ValueError
-            day = date.fromisoformat(child.name[len(DAY_PREFIX) :])
+            day = parse_day(child.name[len(DAY_PREFIX) :])
         except ValueError:
             bad.append(child.name)
             continue

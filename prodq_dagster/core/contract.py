@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 
 # Bump when a rule, vocabulary or output shape changes: every asset's code_version
 # carries it, so partitions built under older rules show as stale in the UI.
@@ -62,3 +64,13 @@ ORDERS = Entity(
 ENTITIES: dict[str, Entity] = {e.name: e for e in (CUSTOMERS, EVENTS, ORDERS)}
 
 MAX_DURATION_MS = 86_400_000
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_day(text: str) -> date:
+    """A calendar day written exactly ``YYYY-MM-DD`` (no ISO week or basic forms); ValueError otherwise."""
+    if not _DAY.match(text):
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return date.fromisoformat(text)

@@ -19,7 +19,10 @@ _NULL_SET = pa.array(sorted(set().union(*(_case_variants(m) for m in NULL_MARKER
 _NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 # Money: optional sign, up to 16 integer digits, up to 18 decimals (decimal128(38, 18) fits).
 _MONEY = r"^[+-]?\d{1,16}(?:\.\d{0,18})?$|^[+-]?\.\d{1,18}$"
-_MONEY_NOISE = r"[\s,$€£¥₹]"
+_MONEY_SYMBOLS = r"[\s$€£¥₹]"
+# A comma is a thousands separator only in groups of three (1,234.50); "12,5" or
+# "1.234,50" (decimal commas) are rejected rather than silently changed.
+_THOUSANDS = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$"
 MONEY_TYPE = pa.decimal128(18, 2)
 _WIDE_MONEY = pa.decimal128(38, 18)
 
@@ -79,7 +82,9 @@ def money(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     Currency symbols, spaces and thousands separators are removed first; anything
     still not a plain decimal number is null.
     """
-    stripped = pc.replace_substring_regex(values, _MONEY_NOISE, "")
+    stripped = pc.replace_substring_regex(values, _MONEY_SYMBOLS, "")
+    grouped = pc.fill_null(pc.match_substring_regex(stripped, _THOUSANDS), False)
+    stripped = pc.if_else(grouped, pc.replace_substring(stripped, ",", ""), stripped)
     ok = pc.fill_null(pc.match_substring_regex(stripped, _MONEY), False)
     wide = pc.cast(pc.if_else(ok, stripped, pa.scalar(None, pa.string())), _WIDE_MONEY)
     rounded = pc.round(wide, ndigits=2, round_mode="half_to_even")
