@@ -125,7 +125,10 @@ class _Scan:
     bad_texts: list[str]
 
 
-def _scan_records(body: bytes, n_fields: int, first_line: int) -> _Scan:
+MAX_RESCANS = 50
+
+
+def _scan_records(body: bytes, n_fields: int, first_line: int, depth: int = 0) -> _Scan:
     arr = np.frombuffer(body, dtype=np.uint8)
     newlines = np.flatnonzero(arr == NEWLINE)
     quotes = np.flatnonzero(arr == QUOTE)
@@ -145,9 +148,36 @@ def _scan_records(body: bytes, n_fields: int, first_line: int) -> _Scan:
     bad = ~blank & (fields != n_fields)
     if len(quotes) % 2 and len(bad):
         bad[-1] = True  # a quote never closed: the last record ran to the end of the file
+    lone_cr = np.flatnonzero(arr == 13)
+    lone_cr = lone_cr[(lone_cr + 1 >= len(arr)) | (arr[np.minimum(lone_cr + 1, len(arr) - 1)] != NEWLINE)]
+    if len(lone_cr):  # pyarrow ends a record at a bare CR, the contract does not: judge those lines alone
+        bad[np.searchsorted(starts, lone_cr, side="right") - 1] = True
+        bad &= ~blank
 
     if not bad.any() and not blank.any():
         return _Scan(body, lines, [], [])
+
+    # A bad record spanning lines means a stray quote shifted the quote parity of
+    # everything after it: judge its first line alone, then scan afresh from the next
+    # line, so records after it (multi-line quoted values included) parse normally.
+    spans = bad & (np.searchsorted(newlines, ends) > np.searchsorted(newlines, starts))
+    if spans.any() and depth < MAX_RESCANS:
+        k = int(np.argmax(spans))
+        second_line = int(newlines[np.searchsorted(newlines, starts[k])]) + 1
+        head = _scan_records(body[: starts[k]], n_fields, first_line, depth) if k else _Scan(b"", np.zeros(0, np.int64), [], [])
+        first = bytes(body[starts[k] : second_line - 1]).rstrip(b"\r")
+        rest = _scan_records(body[second_line:], n_fields, int(lines[k]) + 1, depth + 1)
+        middle_ok = bool(first) and _line_ok(first, n_fields)
+        good = bytes(head.good) + (first + b"\n" if middle_ok else b"") + bytes(rest.good)
+        middle_lines = [np.array([lines[k]], dtype=np.int64)] if middle_ok else []
+        bad_first = [] if middle_ok or not first else [int(lines[k])]
+        bad_text = [] if middle_ok or not first else [first.decode("utf-8", "prodq_latin1")]
+        return _Scan(
+            good,
+            np.concatenate([head.good_lines, *middle_lines, rest.good_lines]).astype(np.int64),
+            head.bad_lines + bad_first + rest.bad_lines,
+            head.bad_texts + bad_text + rest.bad_texts,
+        )
 
     good_lines = [lines[~bad & ~blank]]
     bad_lines: list[int] = []
