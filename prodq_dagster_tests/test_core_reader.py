@@ -171,25 +171,35 @@ def test_blank_lines_are_not_records(tmp_path):
 
 
 def test_missing_required_column(tmp_path):
+    header = [c for c in HEADER if c != "event_time"]
+    row = good_event("E1")
+    write_csv(tmp_path, D, "events", [[row[c] for c in header]], header=header)
+    result = run_dir(tmp_path, EVENTS)
+    assert result.stats["schema"]["missing_columns"] == ["event_time"]
+    assert result.clean.num_rows == 0
+    assert result.quarantine.column("reject_reason").to_pylist() == ["missing_column:event_time|invalid_event_time"]
+    assert result.quarantine.column("event_time").to_pylist() == [None]
+
+
+def test_missing_optional_column_only_warns(tmp_path):
     header = [c for c in HEADER if c != "session_id"]
     row = good_event("E1")
     write_csv(tmp_path, D, "events", [[row[c] for c in header]], header=header)
     result = run_dir(tmp_path, EVENTS)
     assert result.stats["schema"]["missing_columns"] == ["session_id"]
-    assert result.clean.num_rows == 0
-    assert result.quarantine.column("reject_reason").to_pylist() == ["missing_column:session_id"]
-    assert result.quarantine.column("session_id").to_pylist() == [None]
+    assert result.clean.column("warn_reason").to_pylist() == ["missing_session_id"]
+    assert result.quarantine.num_rows == 0
 
 
 def test_missing_column_only_in_one_file_affects_only_its_rows(tmp_path):
     write_lines(tmp_path, [ev_line("E1")], name="events_raw_a.csv")
-    header = [c for c in HEADER if c != "platform"]
-    row = good_event("E2", event_type="teleport")
+    header = [c for c in HEADER if c != "event_type"]
+    row = good_event("E2")
     write_csv(tmp_path, D, "events", [[row[c] for c in header]], header=header, name="events_raw_b.csv")
     result = run_dir(tmp_path, EVENTS)
     assert result.clean.column("event_id").to_pylist() == ["E1"]
-    assert result.quarantine.column("reject_reason").to_pylist() == ["missing_column:platform|invalid_event_type"]
-    assert result.stats["schema"]["missing_columns"] == ["platform"]
+    assert result.quarantine.column("reject_reason").to_pylist() == ["missing_column:event_type|invalid_event_type"]
+    assert result.stats["schema"]["missing_columns"] == ["event_type"]
 
 
 def test_extra_column_reported_and_packed_as_json(tmp_path):

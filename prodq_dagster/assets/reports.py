@@ -66,10 +66,17 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         group_name=REPORTS_GROUP,
         code_version=version,
         ins={"hourly_events": dg.AssetIn(dagster_type=pa.Table), **stats_ins()},
-        # The volume baseline also reads earlier days' daily metrics from storage. It is not
-        # declared as a windowed dependency: backfills walk dependencies downstream, so a
-        # 60-day window would make a 3-day backfill target 60 later days of alerts.
-        deps=["daily_metrics"],
+        # The volume baseline also reads earlier days' daily metrics from storage. A 60-day
+        # window dependency would make a 3-day backfill target 60 later days of alerts
+        # (backfills walk dependencies downstream); instead alerts of D depend on alerts of
+        # D-1, which in turn depend on D-1's metrics, so backfills run the days in order.
+        deps=[
+            "daily_metrics",
+            dg.AssetDep(
+                "alerts",
+                partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True),
+            ),
+        ],
         check_specs=[
             dg.AssetCheckSpec(name, asset="alerts", partitions_def=partitions_def, description=f"WARN when the day raises a {name} alert.")
             for name in checks.ALERT_CHECKS

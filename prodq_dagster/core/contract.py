@@ -20,6 +20,10 @@ class Entity:
     primary_key: str
     time_column: str
     file_prefix: str
+    # Without these a row cannot pass its reject rules, so a file lacking one quarantines
+    # its rows as missing_column:<name>. The other columns are optional: when absent their
+    # values are missing (warn level) and the drift is reported, rows are not rejected.
+    required_columns: tuple[str, ...] = ()
 
     @property
     def time_utc_column(self) -> str:
@@ -36,6 +40,7 @@ CUSTOMERS = Entity(
     primary_key="customer_id",
     time_column="created_at",
     file_prefix="customers_raw",
+    required_columns=("customer_id", "created_at"),
 )
 EVENTS = Entity(
     name="events",
@@ -52,6 +57,7 @@ EVENTS = Entity(
     primary_key="event_id",
     time_column="event_time",
     file_prefix="events_raw",
+    required_columns=("event_id", "customer_id", "event_time", "event_type"),
 )
 ORDERS = Entity(
     name="orders",
@@ -59,6 +65,7 @@ ORDERS = Entity(
     primary_key="order_id",
     time_column="order_time",
     file_prefix="orders_raw",
+    required_columns=("order_id", "customer_id", "order_time", "amount", "currency", "status"),
 )
 
 ENTITIES: dict[str, Entity] = {e.name: e for e in (CUSTOMERS, EVENTS, ORDERS)}

@@ -76,7 +76,7 @@ def daily_metrics(day: date, stats: dict[str, dict], events_clean: pa.Table, ord
             f"{name}_id_duplicate_rate": _rate(s["duplicates"]["id"], total),
             f"{name}_invalid_timestamp_rate": _rate(by_reason.get(f"invalid_{entity.time_column}", 0), total),
         }
-        parsed = total - s["malformed"]
+        parsed = total - s["malformed"] - s["dropped_duplicates"]  # the rows the null counts cover
         for column, count in s["null_counts"].items():
             row[f"{name}_null_rate_{column}"] = _rate(count, parsed)
     for name in ("events", "orders"):

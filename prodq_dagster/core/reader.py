@@ -336,7 +336,7 @@ def _to_records(table: pa.Table, scan: _Scan, names: list[str], entity: Entity, 
     extra = [c for c in names if c not in entity.columns]
     columns = {c: table.column(c) if c in names else pa.nulls(n, pa.string()) for c in entity.columns}
     columns["extra_columns"] = _json_object(table, extra) if extra else pa.nulls(n, pa.string())
-    missing_reason = "|".join(f"missing_column:{c}" for c in missing)
+    missing_reason = "|".join(f"missing_column:{c}" for c in missing if c in entity.required_columns)
     columns["missing_columns"] = pa.repeat(pa.scalar(missing_reason or None, pa.string()), n)
     columns["source_file"] = pa.repeat(pa.scalar(source_name, pa.string()), n)
     columns["source_line"] = pa.array(scan.good_lines, pa.int64())

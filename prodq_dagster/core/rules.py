@@ -30,7 +30,7 @@ _FACTS = ("events", "orders")
 
 CATALOGUE: tuple[Rule, ...] = (
     Rule("malformed_row", _ALL, Action.REJECT, "line could not be parsed as a CSV record (ragged, broken quoting)"),
-    Rule("missing_column", _ALL, Action.REJECT, "a required column is missing from the file (reason is missing_column:<name>)"),
+    Rule("missing_column", _ALL, Action.REJECT, "a required column is missing from the file (reason is missing_column:<name>; optional columns only warn)"),
     Rule("missing_customer_id", ("customers",), Action.REJECT, "customer_id is missing"),
     Rule("missing_event_id", ("events",), Action.REJECT, "event_id is missing"),
     Rule("missing_order_id", ("orders",), Action.REJECT, "order_id is missing"),
