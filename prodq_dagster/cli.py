@@ -246,8 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     from .jobs import DAILY_JOB_NAME
 
     workers = min(args.workers, len(days))
-    with dg.DagsterInstance.get():
-        pass  # create the instance's storage once, before worker processes open it concurrently
+    # Create the instance's storage under a lock: two CLIs starting on a fresh DAGSTER_HOME
+    # (or this CLI's worker processes) would otherwise race to create the sqlite schema.
+    with open(Path(os.environ["DAGSTER_HOME"]) / ".prodq-init.lock", "w") as init_lock:
+        fcntl.flock(init_lock, fcntl.LOCK_EX)
+        with dg.DagsterInstance.get():
+            pass
     if workers > 1:
         outcomes = run_range_parallel(days, workers, args.verbose)
     else:

@@ -330,12 +330,6 @@ sys.exit(main(sys.argv[3:]))
 """
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="race (about one try in two): two first runs on a fresh DAGSTER_HOME both create the sqlite "
-    "storage; one or both die with a traceback (alembic 'more than one head' / sqlite OperationalError) "
-    "and the instance can stay unusable for every later run",
-)
 def test_two_first_runs_on_a_fresh_dagster_home(refs, tmp_path):
     a = refs["a"]
     raw, out, reports, home = tmp_path / "raw", tmp_path / "out", tmp_path / "reports", tmp_path / "dagster_home"

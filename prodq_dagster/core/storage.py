@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -50,8 +51,6 @@ def _before_replace_hook() -> None:
     """Test hook: PRODQ_TEST_SLOW_WRITE_SECONDS makes a write pause before its rename."""
     delay = os.environ.get("PRODQ_TEST_SLOW_WRITE_SECONDS")
     if delay:
-        import time
-
         time.sleep(float(delay))
 
 
@@ -67,10 +66,20 @@ def _atomic_replace(target: Path, write) -> None:
             temp.unlink()
 
 
+# A hidden temp file this old belongs to a writer that died (killed mid-write).
+ABANDONED_AFTER_SECONDS = 3600
+
+
 def _remove_stale(target: Path) -> None:
+    """Remove other files of the partition, and temp files abandoned by killed writers."""
+    now = time.time()
     for stale in target.parent.iterdir():
-        if stale.name != target.name and not stale.name.startswith("."):
+        if stale.name == target.name:
+            continue
+        if not stale.name.startswith("."):
             stale.unlink()
+        elif stale.name.startswith(f".{target.name}.") and now - stale.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+            stale.unlink(missing_ok=True)
 
 
 def write_table(table: pa.Table, root: str | Path, dataset: str, day: date | str) -> Path:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ from .report import conservation_holds
 from .reader import FileHeader, RawData, empty_malformed, empty_records, find_files, iter_file_blocks
 from .rules import CODE_ORDER
 from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
-from .storage import PartitionWriter
+from .storage import ABANDONED_AFTER_SECONDS, PartitionWriter
 
 SAMPLE_LINES = 4000
 PARALLEL_BUCKETS = 2
@@ -154,6 +156,7 @@ def stream_entity(
     splits = _split_points(sample, math.ceil(estimated_rows / bucket_rows))
 
     Path(out_root).mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_spills(Path(out_root))
     with tempfile.TemporaryDirectory(prefix=".prodq-spill-", dir=Path(out_root)) as spill:
         writers: dict[int, ipc.RecordBatchFileWriter] = {}
         malformed, names_seen, repaired = [], [], []
@@ -230,6 +233,14 @@ def stream_entity(
                 clean_out.commit()
                 quarantine_out.commit()
     return StreamOutcome(stats, contract, CLEAN_SCHEMAS[entity.name], QUARANTINE_SCHEMAS[entity.name], len(bucket_ids))
+
+
+def _remove_abandoned_spills(root: Path) -> None:
+    """Spill folders left by a killed run (old enough that no live run owns them)."""
+    now = time.time()
+    for folder in root.glob(".prodq-spill-*"):
+        if now - folder.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _empty_like(schema: pa.Schema | None, entity: Entity) -> pa.Table:
