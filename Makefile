@@ -31,7 +31,7 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m prodq_dagster --data_dir $(DEMO_RAW) --out_dir data --start $(DEMO_START) --end $(DEMO_END)
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 	$(MAKE) --no-print-directory ci-smoke
 
 ci-smoke: install

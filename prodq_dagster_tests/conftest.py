@@ -71,3 +71,9 @@ def materialize_day(settings: Settings, day: str, instance, raise_on_error: bool
         instance=instance,
         raise_on_error=raise_on_error,
     )
+
+
+def pytest_collection_modifyitems(items):
+    """Start the UI backfill test first: it mostly waits on the Dagster daemon, so under
+    ``pytest -n 2`` the other worker runs the rest of the suite meanwhile."""
+    items.sort(key=lambda item: 0 if "test_webserver_backfill" in item.nodeid else 1)
