@@ -59,23 +59,26 @@ def _bits(reasons: dict[str, np.ndarray], codes: list[str], n: int) -> np.ndarra
     return bits
 
 
-def _count_codes(reason_strings: pa.Array) -> dict[str, int]:
-    """Count single reason codes over ``a|b`` strings (vectorized over distinct values)."""
+def count_codes(combinations: dict[str, int]) -> dict[str, int]:
+    """Count single reason codes from the counts of ``a|b`` combinations, in catalogue order."""
     counts: dict[str, int] = {}
-    if len(reason_strings) == 0:
-        return counts
-    for item in pc.value_counts(reason_strings.drop_null()).to_pylist():
-        for code in item["values"].split("|"):
-            counts[code] = counts.get(code, 0) + item["counts"]
+    for combination, n in combinations.items():
+        for code in combination.split("|"):
+            counts[code] = counts.get(code, 0) + n
     return dict(sorted(counts.items(), key=lambda kv: (CODE_ORDER.get(kv[0].split(":")[0], 99), kv[0])))
 
 
-def top_combinations(reason_strings: pa.Array, limit: int = 10) -> list[dict]:
+def combination_counts(reason_strings: pa.Array) -> dict[str, int]:
+    """Count of each distinct ``reject_reason`` value."""
     if len(reason_strings) == 0:
-        return []
-    items = pc.value_counts(reason_strings.drop_null()).to_pylist()
-    items.sort(key=lambda d: (-d["counts"], d["values"]))
-    return [{"reject_reason": d["values"], "count": d["counts"]} for d in items[:limit]]
+        return {}
+    return {d["values"]: d["counts"] for d in pc.value_counts(reason_strings.drop_null()).to_pylist()}
+
+
+def top_combinations(counts: dict[str, int], limit: int = 10) -> list[dict]:
+    """The commonest ``reject_reason`` values, most frequent first (ties by name)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"reject_reason": value, "count": count} for value, count in ranked]
 
 
 def _malformed_quarantine(raw: RawData) -> pa.Table:
@@ -135,6 +138,7 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
     quarantine = pa.concat_tables([_malformed_quarantine(raw), quarantine])
 
     warn_counts = {code: int(ev.reasons[code][is_good].sum()) for code in warn_codes}
+    combinations = combination_counts(quarantine.column("reject_reason").combine_chunks())
     stats = {
         "total": n + raw.malformed.num_rows,
         "clean": clean.num_rows,
@@ -142,9 +146,9 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
         "dropped_duplicates": int(dropped.sum()),
         "malformed": raw.malformed.num_rows,
         "duplicates": {"full_row": int(dropped.sum()), "id": int(losers.sum())},
-        "by_reason": _count_codes(quarantine.column("reject_reason").combine_chunks()),
+        "by_reason": count_codes(combinations),
         "by_warning": warn_counts,
-        "top_reason_combinations": top_combinations(quarantine.column("reject_reason").combine_chunks()),
+        "top_reason_combinations": top_combinations(combinations),
         "schema": {"missing_columns": raw.missing_columns, "extra_columns": raw.extra_columns},
         "files": raw.files,
         "feed_present": raw.feed_present,

@@ -31,10 +31,9 @@ import pyarrow.ipc as ipc
 from . import normalize as nz
 from .contract import Entity
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
-from .pipeline import process_entity
+from .pipeline import combination_counts, count_codes, process_entity, top_combinations
 from .report import conservation_holds
 from .reader import FileHeader, RawData, empty_malformed, empty_records, find_files, iter_file_blocks
-from .rules import CODE_ORDER
 from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
 from .storage import ABANDONED_AFTER_SECONDS, PartitionWriter
 
@@ -101,21 +100,16 @@ def _bucket_of(keys: pa.Array, splits: list[str]) -> np.ndarray:
 
 def _merge_stats(parts: list[dict], combos: Counter, header_stats: dict) -> dict:
     total = {k: sum(p[k] for p in parts) for k in ("total", "clean", "quarantine", "dropped_duplicates", "malformed")}
-    by_reason: Counter = Counter()
-    for combo, count in combos.items():
-        for code in combo.split("|"):
-            by_reason[code] += count
     warn: Counter = Counter()
     nulls: Counter = Counter()
     for p in parts:
         warn.update(p["by_warning"])
         nulls.update(p["null_counts"])
-    top = sorted(({"reject_reason": c, "count": n} for c, n in combos.items()), key=lambda d: (-d["count"], d["reject_reason"]))[:10]
     return total | {
         "duplicates": {k: sum(p["duplicates"][k] for p in parts) for k in ("full_row", "id")},
-        "by_reason": dict(sorted(by_reason.items(), key=lambda kv: (CODE_ORDER.get(kv[0].split(":")[0], 99), kv[0]))),
+        "by_reason": count_codes(combos),
         "by_warning": {k: int(warn.get(k, 0)) for k in parts[0]["by_warning"]},
-        "top_reason_combinations": top,
+        "top_reason_combinations": top_combinations(combos),
         "null_counts": {k: int(nulls.get(k, 0)) for k in parts[0]["null_counts"]},
         **header_stats,
     }
@@ -211,9 +205,7 @@ def stream_entity(
             result, contract_part = future.result()
             contracts.append(contract_part)
             parts.append(result.stats)
-            reasons = result.quarantine.column("reject_reason").combine_chunks()
-            for item in pc.value_counts(reasons.drop_null()).to_pylist():
-                combos[item["values"]] += item["counts"]
+            combos.update(combination_counts(result.quarantine.column("reject_reason").combine_chunks()))
             clean_out.write(result.clean)
             quarantine_out.write(result.quarantine)
 
