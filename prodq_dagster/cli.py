@@ -178,33 +178,49 @@ def _worker_run(day: date, assets: tuple[str, ...]) -> tuple[bool, list[str]]:
 
 
 def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[date, tuple[bool, list[str]]]:
-    """Run a range phase by phase (jobs.RANGE_PHASES), the days of each phase in parallel processes.
+    """Run a range in parallel processes, each (day, phase) of jobs.RANGE_PHASES a run.
 
-    A day that fails stops its own later phases and every later day's (their look-backs
-    would read a missing partition).
+    A phase of day D starts as soon as the previous phase is done for every day up to D
+    (the customer master and the volume baseline look back, never forward), so there
+    is no barrier between phases. A day that fails stops its own later phases and every
+    later day's (their look-backs would read a missing partition).
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from .jobs import RANGE_PHASES
 
-    outcomes: dict[date, tuple[bool, list[str]]] = {}
+    done: set[tuple[int, date]] = set()
+    failed: dict[date, list[str]] = {}
+    submitted: dict = {}
+
+    def ready(phase: int, day: date) -> bool:
+        return phase == 0 or all((phase - 1, d) in done for d in days if d <= day)
+
+    def blocked(day: date) -> bool:
+        return any(d <= day for d in failed)
+
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(verbose,)) as pool:
-        for phase, assets in RANGE_PHASES:
-            first_failure = min((d for d, (ok, _) in outcomes.items() if not ok), default=None)
-            todo = [d for d in days if first_failure is None or d < first_failure]
-            futures = {day: pool.submit(_worker_run, day, assets) for day in todo}
-            for day, future in futures.items():
+        while True:
+            for phase, (name, assets) in enumerate(RANGE_PHASES):
+                for day in days:
+                    task = (phase, day)
+                    if task not in submitted and task not in done and not blocked(day) and ready(phase, day):
+                        submitted[task] = pool.submit(_worker_run, day, assets)
+            running = {future: task for task, future in submitted.items() if task not in done and task[1] not in failed}
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                phase, day = running[future]
                 ok, errors = future.result()
-                if not ok:
-                    outcomes[day] = (False, [f"[{phase}] {e}" for e in errors])
+                if ok:
+                    done.add((phase, day))
                 else:
-                    outcomes.setdefault(day, (True, []))
-            for day in days:
-                if day not in todo and day not in outcomes:
-                    outcomes[day] = (False, ["not run: an earlier day of the range failed (look-backs would be wrong)"])
-    return outcomes
+                    failed[day] = [f"[{RANGE_PHASES[phase][0]}] {e}" for e in errors]
+    skipped = ["not run: an earlier day of the range failed (look-backs would be wrong)"]
+    return {day: (False, failed[day]) if day in failed else (True, []) if (len(RANGE_PHASES) - 1, day) in done else (False, skipped) for day in days}
 
 
 def summarize_day(report_root: str, day: date) -> str:

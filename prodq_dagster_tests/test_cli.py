@@ -144,3 +144,28 @@ def test_range_with_missing_day_folders_processes_the_others(tmp_path, dagster_h
     assert not _part(out, "clean", "events", day=D2).exists()
     # --reports_dir was honoured: nothing went to the default location.
     assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home, workers):
+    """A failed day exits 1 and the later days are not run: their customer master and volume
+    baseline would read the failed day's missing partitions."""
+    raw = tmp_path / "raw"
+    generate_data.generate(raw, datetime(2025, 12, 1).date(), datetime(2025, 12, 3).date(), customers=50, events=300, orders=50)
+    broken = raw / "ingest_date=2025-12-02"
+    (broken / "events_raw.csv").unlink()
+    (broken / "events_raw.csv.gz").write_bytes(b"this is not gzip data")
+    result = run_cli(
+        ["--data_dir", str(raw), "--out_dir", str(tmp_path / "data"), "--start", "2025-12-01", "--end", "2025-12-03", "--workers", workers],
+        dagster_home,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "2025-12-02  FAILED" in result.stdout and "2025-12-03  FAILED" in result.stdout
+    assert "events_raw.csv.gz" in result.stderr and "not run" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "reports" / "ingest_date=2025-12-01" / "alerts.json").exists()
+    # With several workers a later day may have finished phases that do not look back at the
+    # failed day; it never gets alerts, whose volume baseline reads the failed day.
+    assert not (tmp_path / "reports" / "ingest_date=2025-12-03" / "alerts.json").exists()
+    if workers == "1":
+        assert not (tmp_path / "data" / "clean" / "events" / "ingest_date=2025-12-03").exists()
