@@ -463,7 +463,6 @@ def _plain_amount(cents: np.ndarray) -> pa.Array:
 
 def _amount_text(rng, cents: np.ndarray, fmt: np.ndarray, currency_canon: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """Amount strings in the chosen formats. ``cents`` is adjusted in place to what the text says."""
-    n = len(cents)
     cents[fmt == AMT_ONE_DECIMAL] -= cents[fmt == AMT_ONE_DECIMAL] % 10
     integer = (fmt == AMT_INTEGER) | (fmt == AMT_SYMBOL_INTEGER)
     cents[integer] -= cents[integer] % 100

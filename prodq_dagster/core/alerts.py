@@ -20,7 +20,6 @@ VOLUME_DROP = "volume_drop"
 MISSING_FEED = "missing_feed"
 SCHEMA_DRIFT = "schema_drift"
 FRESHNESS = "late_raw_partition"
-ALERT_TYPES = (HOURLY_COVERAGE, VOLUME_DROP, MISSING_FEED, SCHEMA_DRIFT, FRESHNESS)
 
 
 @dataclass(frozen=True)

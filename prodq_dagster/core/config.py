@@ -52,6 +52,3 @@ class Settings:
         date.fromisoformat(settings.partitions_start)  # fail early on a bad start date
         return settings
 
-
-def env_var_names() -> list[str]:
-    return [f"PRODQ_{f.name.upper()}" for f in fields(Settings)]

@@ -59,5 +59,3 @@ QUARANTINE_SCHEMAS: dict[str, pa.Schema] = {
     name: pa.schema([(c, pa.int64() if c == "source_line" else pa.string()) for c in quarantine_columns(name)])
     for name in ENTITIES
 }
-
-CUSTOMER_MASTER_SCHEMA = pa.schema([("customer_id", pa.string())])

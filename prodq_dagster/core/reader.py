@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,6 @@ import pyarrow.csv as pacsv
 from .contract import Entity
 
 NEWLINE, QUOTE, COMMA = 10, 34, 44
-SOURCE_COLUMNS = ("source_file", "source_line")
 META_COLUMNS = ("extra_columns", "missing_columns", "source_file", "source_line")
 
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -48,7 +48,6 @@ class StreamOutcome:
     clean_schema: pa.Schema
     quarantine_schema: pa.Schema
     buckets: int = 1
-    warnings: list[str] = field(default_factory=list)
 
 
 def _sample_keys(path: Path, key: str, rng: np.random.Generator) -> list[str]:
