@@ -6,9 +6,17 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
-from prodq_dagster.core.timestamps import UTC_US, parse_utc
+from prodq_dagster.core.timestamps import (
+    _CANONICAL,
+    UTC_US,
+    _parse_canonical,
+    _parse_exact,
+    parse_utc,
+    within_window,
+)
 from prodq_dagster_tests.test_core_support import EVENTS, good_event, rows_by, run_rows
 
 UTC = timezone.utc
@@ -139,3 +147,29 @@ def test_mixed_column_through_pipeline(tmp_path, order):
         "E4": utc(2025, 12, 10, 8, 0, 0, 750000),
     }
     assert str(result.clean.schema.field("event_time_utc").type) == "timestamp[us, tz=UTC]"
+
+
+def _random_timestamp_text(rng: random.Random) -> str:
+    """Canonical and near-canonical layouts: the edges of the fast path's regex."""
+    year = rng.choice([2024, 2025, 2000, 2100, 1900, 2023, 2400, 2099])
+    month, day = rng.choice([(2, 28), (2, 29), (2, 30), (4, 30), (4, 31), (12, 31), (1, 1), (13, 1), (0, 5), (6, 0)])
+    hour, minute, second = rng.choice([(0, 0, 0), (23, 59, 59), (24, 0, 0), (12, 60, 0), (12, 0, 60), (7, 5, 9)])
+    sep = rng.choice(["T", " ", "t", "  "])
+    frac = rng.choice(["", "", ".5", ".123456", ".1234567", ",25", ".", ".000001"])
+    zone = rng.choice(["", "", "Z", "z", "UTC", " Z", "+05:30", "-0800", "+14", "-14:59", "+15:00", "+05:60", "-1", "+0530"])
+    return f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}{frac}{zone}"
+
+
+def test_fast_path_equals_exact_path_on_every_value():
+    # The fast path (regex + pyarrow ISO cast) must give exactly what the exact path gives.
+    rng = random.Random(7)
+    values = [_random_timestamp_text(rng) for _ in range(20_000)] + ["1765377702", "12/10/2025 14:41", None, ""]
+    array = pa.array(values, pa.string())
+    fast = parse_utc(array).to_pylist()
+    exact = within_window(_parse_exact(array)).to_pylist()
+    differ = [(v, f, e) for v, f, e in zip(values, fast, exact) if f != e]
+    assert not differ, differ[:5]
+    assert sum(v is not None for v in fast) > 2_000  # the mix really exercises parsing
+    canonical = pc.fill_null(pc.match_substring_regex(array, _CANONICAL), False)
+    assert pc.sum(canonical).as_py() > 500
+    assert _parse_canonical(array, canonical) is not None  # pyarrow's cast took every canonical row

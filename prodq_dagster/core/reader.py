@@ -208,33 +208,22 @@ def _scan_records(body: bytes, n_fields: int, first_line: int, depth: int = 0) -
 def _parse_good(good: bytes, names: list[str], strict: bool = False) -> pa.Table:
     """Parse records with pyarrow, every column as text.
 
-    ``strict``: records may not span lines, and any invalid row raises ``_NotSimple``.
+    ``strict``: records may not span lines; an invalid row raises ``pa.ArrowInvalid``.
     """
     if not good:
         return pa.table({n: pa.array([], pa.string()) for n in names})
-    invalid: list[int] = []
-
-    def note_invalid(_row) -> str:
-        invalid.append(1)
-        return "skip"
-
-    table = pacsv.read_csv(
+    return pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(good)),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=64 << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=not strict, invalid_row_handler=note_invalid if strict else None),
+        # Small parse blocks let pyarrow spread the fast path over all cores; a record longer
+        # than a block fails it (ArrowInvalid), which sends the body to the exact path.
+        read_options=pacsv.ReadOptions(column_names=names, block_size=(4 if strict else 64) << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=not strict),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
-    if invalid:
-        raise _NotSimple
-    return table
-
-
-class _NotSimple(Exception):
-    """The fast path cannot vouch for this file; use the exact record scan."""
 
 
 def _some_line_has_odd_quotes(body: bytes) -> bool:
@@ -245,20 +234,20 @@ def _some_line_has_odd_quotes(body: bytes) -> bool:
     return bool(parity.any())
 
 
-def _parse_simple(body: bytes, names: list[str]) -> tuple[pa.Table, np.ndarray] | None:
+def _parse_simple(body: bytes, names: list[str], counts: _Counts) -> tuple[pa.Table, np.ndarray] | None:
     """Fast path for the common file: one record per line, every line well formed.
 
     Parses straight away and verifies that the record count equals the count of
     non-blank lines; anything else (ragged lines, quotes spanning lines) returns None.
     """
-    n_lines = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+    n_lines = counts.newlines + (1 if body and not body.endswith(b"\n") else 0)
     try:
         table = _parse_good(body, names, strict=True)
-    except (_NotSimple, pa.ArrowInvalid):
+    except pa.ArrowInvalid:
         return None
     # pyarrow keeps a stray quote inside an unquoted field as text; such a line is broken
     # quoting, which the exact scan judges line by line. An odd total gives it away cheaply.
-    if body.count(b'"') % 2 and _some_line_has_odd_quotes(body):
+    if counts.quotes % 2 and _some_line_has_odd_quotes(body):
         return None
     if table.num_rows == n_lines:  # no blank lines: record i is on line i + 2
         lines = np.arange(2, n_lines + 2, dtype=np.int64)
@@ -301,11 +290,23 @@ def _split_header(data: bytearray) -> tuple[list[str], bytearray]:
     return names, data
 
 
-def _parse_body(body: bytearray, names: list[str], first_line: int, path: Path) -> tuple[pa.Table, _Scan, bool]:
+@dataclass
+class _Counts:
+    """Newline and quote counts of a body (each is a full pass over the bytes: count once)."""
+
+    newlines: int
+    quotes: int
+
+    @classmethod
+    def of(cls, body: bytes) -> _Counts:
+        return cls(body.count(b"\n"), body.count(b'"'))
+
+
+def _parse_body(body: bytearray, names: list[str], first_line: int, path: Path, counts: _Counts | None = None) -> tuple[pa.Table, _Scan, bool]:
     """Parse the records of a body (or a block of one); returns (table, scan, encoding repaired)."""
     repaired = False
     try:
-        simple = _parse_simple(body, names) if names else None
+        simple = _parse_simple(body, names, counts or _Counts.of(body)) if names else None
     except pa.ArrowInvalid:
         simple = None  # e.g. invalid UTF-8: the exact path below repairs it
     if simple is not None:
@@ -366,29 +367,58 @@ class FileHeader:
     extra: list[str]
 
 
-def _safe_cut(buffer: bytearray, max_tries: int = 64) -> int:
-    """Index just after the last newline that ends a record (even quote parity before it)."""
+# A multi-line quoted record may be this many blocks long before an odd quote count is
+# taken for a stray quote (which only costs its own line: lines are judged one by one).
+MAX_RECORD_BLOCKS = 4
+
+
+def _record_cut(buffer: bytearray, max_tries: int = 64) -> tuple[int, int] | None:
+    """(index just after the last newline that ends a record, quote count before it).
+
+    A record ends at a newline with an even number of quotes before it. None when
+    none of the last ``max_tries`` newlines does (an open quoted value, or a stray quote).
+    """
     pos = buffer.rfind(b"\n")
-    first = pos
+    quotes = buffer.count(b'"', 0, pos) if pos >= 0 else 0
     for _ in range(max_tries):
-        if pos < 0 or buffer.count(b'"', 0, pos) % 2 == 0:
+        if pos < 0:
+            return None
+        if quotes % 2 == 0:
+            return pos + 1, quotes
+        previous = buffer.rfind(b"\n", 0, pos)
+        quotes -= buffer.count(b'"', max(previous, 0), pos)
+        pos = previous
+    return None
+
+
+def _fill(handle, size: int, prefix: bytes) -> bytearray:
+    """``prefix`` followed by up to ``size`` bytes read from ``handle``, in one allocation."""
+    buffer = bytearray(len(prefix) + size)
+    buffer[: len(prefix)] = prefix
+    view = memoryview(buffer)
+    filled = len(prefix)
+    while filled < len(buffer):
+        n = handle.readinto(view[filled:])
+        if not n:
             break
-        pos = buffer.rfind(b"\n", 0, pos)
-    if pos < 0:
-        pos = first  # a stray quote: cut at the last line end; lines are judged one by one anyway
-    return pos + 1
+        filled += n
+    view.release()
+    del buffer[filled:]
+    return buffer
 
 
 def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: int):
     """Read a file in blocks of about ``block_bytes``, cut at record boundaries.
 
     Yields ``FileHeader`` first, then ``(records, malformed, encoding_repaired)`` per
-    block, with line numbers of the whole file. Memory is bounded by the block size.
+    block, with line numbers of the whole file. Memory is bounded by the block size:
+    each block is read into one buffer, and only the unfinished record at its end is
+    carried over to the next.
     """
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         handle = opener(path, "rb")
-        buffer = bytearray(handle.read(block_bytes))
+        buffer = _fill(handle, block_bytes, b"")
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
     with handle:
@@ -401,24 +431,47 @@ def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: 
             buffer += more
         names, buffer = _split_header(buffer)
         yield FileHeader(names, [c for c in entity.columns if c not in names], [c for c in names if c not in entity.columns])
+        if not names:
+            return
         line = 2
-        eof = not names
-        while not eof:
+        at_end = False
+
+        def read_more(size: int) -> None:
+            nonlocal buffer, at_end
+            before = len(buffer)
             try:
-                more = handle.read(block_bytes)
+                buffer = _fill(handle, size, buffer)
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
-            eof = not more
-            buffer += more
-            cut = len(buffer) if eof else _safe_cut(buffer)
-            if cut == 0:
-                continue
-            body = buffer[:cut]
-            del buffer[:cut]
-            table, scan, repaired = _parse_body(body, names, line, path)
-            line += body.count(b"\n")
-            del body
+            at_end = len(buffer) - before < size
+
+        while True:
+            if not at_end and len(buffer) < block_bytes:
+                read_more(block_bytes - len(buffer))
+            if at_end:
+                if not buffer:
+                    return
+                cut, quotes = len(buffer), None
+            else:
+                found = _record_cut(buffer)
+                if found is None and len(buffer) < MAX_RECORD_BLOCKS * block_bytes:
+                    read_more(block_bytes)  # a record longer than the block: read on
+                    continue
+                if found is None:  # a stray quote: cut at the last line end
+                    last = buffer.rfind(b"\n")
+                    if last < 0:
+                        read_more(block_bytes)
+                        continue
+                    found = (last + 1, None)
+                cut, quotes = found
+            rest = bytes(buffer[cut:])
+            del buffer[cut:]
+            counts = _Counts(buffer.count(b"\n"), quotes if quotes is not None else buffer.count(b'"'))
+            table, scan, repaired = _parse_body(buffer, names, line, path, counts)
+            line += counts.newlines
             records, malformed = _to_records(table, scan, names, entity, source_name)
+            buffer = bytearray(rest)
+            del table, scan
             yield records, malformed, repaired
 
 

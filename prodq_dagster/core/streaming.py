@@ -1,13 +1,15 @@
 """Bounded-memory processing of one entity-day, however large the files.
 
-The raw files are read in blocks (``reader.iter_file_blocks``) and each record is
-routed to a bucket by its primary key: buckets are key ranges (split points from
-a sample of keys), with missing keys in a last bucket. Every row of one key lands
-in one bucket, so dedupe inside a bucket is exact, and buckets in key order,
-each sorted by ``process_entity``, give files sorted by primary key. Buckets are
-spilled as Arrow IPC and processed one at a time: memory is bounded by a read
-block plus one bucket, not by the day. The result is identical to processing
-the whole day in memory (a test compares them).
+The raw files are read in blocks (``reader.iter_file_blocks``; the next block is
+parsed in a thread while this one is routed) and every record gets a bucket from
+its primary key: buckets are key ranges (split points from a sample of keys), with
+missing keys in a last bucket. Blocks are spilled as Arrow IPC as parsed; a bucket
+is then gathered from all blocks through memory maps. Every row of one key lands
+in one bucket, so dedupe inside a bucket is exact, and buckets in key order, each
+sorted by ``process_entity``, give files sorted by primary key. Two buckets are
+processed at a time: memory is bounded by a few blocks and buckets, not by the
+day. The result is identical to processing the whole day in memory (a test
+compares them).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import math
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,8 +35,15 @@ from . import normalize as nz
 from .contract import Entity
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
 from .pipeline import combination_counts, count_codes, process_entity, top_combinations
+from .reader import (
+    FileHeader,
+    RawData,
+    empty_malformed,
+    empty_records,
+    find_files,
+    iter_file_blocks,
+)
 from .report import conservation_holds
-from .reader import FileHeader, RawData, empty_malformed, empty_records, find_files, iter_file_blocks
 from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
 from .storage import ABANDONED_AFTER_SECONDS, PartitionWriter
 
@@ -50,20 +60,26 @@ class StreamOutcome:
     buckets: int = 1
 
 
-def _sample_keys(path: Path, key: str, rng: np.random.Generator) -> list[str]:
-    """Primary keys of lines at random offsets of a plain file (cheap: no full parse).
+@dataclass
+class _Sample:
+    keys: list[str]
+    line_bytes: list[int]
+
+
+def _sample_keys(path: Path, key: str, rng: np.random.Generator) -> _Sample:
+    """Primary keys and line lengths of lines at random offsets of a plain file (no full parse).
 
     Compressed files are not sampled: their keys then all go to one bucket.
     """
     if path.name.endswith(".gz"):
-        return []
+        return _Sample([], [])
     size = path.stat().st_size
-    keys = []
+    keys, line_bytes = [], []
     with path.open("rb") as handle:
         header = next(csv.reader([handle.readline().decode("utf-8", "replace").lstrip("\ufeff")]), [])
         names = [name.strip().lower() for name in header]
         if key not in names:
-            return []
+            return _Sample([], [])
         key_index = names.index(key)
         for offset in np.sort(rng.integers(0, max(size, 1), SAMPLE_LINES)):
             handle.seek(int(offset))
@@ -71,13 +87,24 @@ def _sample_keys(path: Path, key: str, rng: np.random.Generator) -> list[str]:
             line = handle.readline()
             if not line:
                 continue
+            line_bytes.append(len(line))
             try:
                 fields = next(csv.reader([line.decode("utf-8", "replace")]))
             except (csv.Error, StopIteration):
                 continue
             if len(fields) > key_index and fields[key_index].strip():
                 keys.append(fields[key_index].strip())
-    return keys
+    return _Sample(keys, line_bytes)
+
+
+def _bucket_count(files: list[Path], samples: list[_Sample], bucket_rows: int) -> int:
+    """Enough key-range buckets for about ``bucket_rows`` rows each, in a multiple of
+    ``PARALLEL_BUCKETS`` so the parallel workers get equal shares."""
+    line_bytes = [n for sample in samples for n in sample.line_bytes]
+    mean_line = float(np.mean(line_bytes)) if line_bytes else 80.0
+    estimated_rows = sum(p.stat().st_size for p in files) / mean_line
+    buckets = math.ceil(estimated_rows / bucket_rows)
+    return buckets if buckets <= 1 else PARALLEL_BUCKETS * math.ceil(buckets / PARALLEL_BUCKETS)
 
 
 def _split_points(keys: list[str], buckets: int) -> list[str]:
@@ -143,21 +170,19 @@ def stream_entity(
     """
     files = find_files(day_dir, entity)
     rng = np.random.default_rng(0)  # split points only balance memory; outputs never depend on them
-    total_bytes = sum(p.stat().st_size for p in files)
-    sample = [k for p in files for k in _sample_keys(p, entity.primary_key, rng)]
-    estimated_rows = total_bytes // 80  # generous: raw lines are about 80-120 bytes
-    splits = _split_points(sample, math.ceil(estimated_rows / bucket_rows))
+    samples = [_sample_keys(p, entity.primary_key, rng) for p in files]
+    splits = _split_points([k for sample in samples for k in sample.keys], _bucket_count(files, samples, bucket_rows))
 
     Path(out_root).mkdir(parents=True, exist_ok=True)
     _remove_abandoned_spills(Path(out_root))
     with tempfile.TemporaryDirectory(prefix=".prodq-spill-", dir=Path(out_root)) as spill:
-        writers: dict[int, ipc.RecordBatchFileWriter] = {}
+        spilled = _SpilledBlocks(Path(spill))
         malformed, names_seen, repaired = [], [], []
         missing_all: set[str] = set()
         extra_all: set[str] = set()
         schema = None
         for path in files:
-            blocks = iter_file_blocks(path, entity, path.name, block_bytes)
+            blocks = _prefetched(iter_file_blocks(path, entity, path.name, block_bytes))
             header: FileHeader = next(blocks)
             missing_all.update(header.missing)
             extra_all.update(header.extra)
@@ -170,13 +195,7 @@ def stream_entity(
                     continue
                 schema = records.schema
                 keys = nz.text(records.column(entity.primary_key).combine_chunks())
-                bucket = _bucket_of(keys, splits)
-                for b in np.unique(bucket):
-                    if b not in writers:
-                        writers[b] = ipc.new_file(Path(spill) / f"bucket-{b:05d}.arrow", records.schema)
-                    writers[b].write_table(records.filter(pa.array(bucket == b)))
-        for writer in writers.values():
-            writer.close()
+                spilled.add(records, _bucket_of(keys, splits))
 
         header_stats = {
             "schema": {"missing_columns": [c for c in entity.columns if c in missing_all], "extra_columns": sorted(extra_all)},
@@ -185,17 +204,13 @@ def stream_entity(
             "encoding_repaired_files": repaired,
         }
         all_malformed = pa.concat_tables(malformed) if malformed else empty_malformed()
-        bucket_ids = sorted(writers) or [0]
+        bucket_ids = spilled.bucket_ids() or [0]
         parts, contracts, combos = [], [], Counter()
         clean_out = PartitionWriter(out_root, f"clean_{entity.name}", day, CLEAN_SCHEMAS[entity.name])
         quarantine_out = PartitionWriter(out_root, f"quarantine_{entity.name}", day, QUARANTINE_SCHEMAS[entity.name])
 
         def run_bucket(i: int, b: int):
-            if b in writers:
-                with ipc.open_file(Path(spill) / f"bucket-{b:05d}.arrow") as source:
-                    table = source.read_all()
-            else:
-                table = _empty_like(schema, entity)
+            table = spilled.read_bucket(b) if schema is not None else _empty_like(schema, entity)
             raw = RawData(entity, table, all_malformed if i == 0 else empty_malformed(), names_seen)
             result = process_entity(raw, day, master_ids)
             return result, validate_clean(entity.name, result.clean)
@@ -209,12 +224,14 @@ def stream_entity(
             quarantine_out.write(result.quarantine)
 
         # Buckets are independent: two run at a time (pyarrow releases the GIL) and are
-        # written in key order, so at most two buckets are in memory at once.
+        # written in key order, so at most three buckets are in memory at once.
         with clean_out, quarantine_out, ThreadPoolExecutor(max_workers=PARALLEL_BUCKETS) as pool:
             pending: deque = deque()
             for i, b in enumerate(bucket_ids):
                 pending.append(pool.submit(run_bucket, i, b))
-                if len(pending) >= PARALLEL_BUCKETS:
+                # One bucket queued beyond the running ones, so no worker idles while this
+                # thread writes a finished bucket.
+                if len(pending) > PARALLEL_BUCKETS:
                     consume(pending.popleft())
             while pending:
                 consume(pending.popleft())
@@ -224,6 +241,57 @@ def stream_entity(
                 clean_out.commit()
                 quarantine_out.commit()
     return StreamOutcome(stats, contract, CLEAN_SCHEMAS[entity.name], QUARANTINE_SCHEMAS[entity.name], len(bucket_ids))
+
+
+class _SpilledBlocks:
+    """Read blocks spilled as Arrow IPC files (one file each, written as parsed: no copy),
+    with the bucket of every row kept in memory (4 bytes a row).
+
+    A bucket is gathered from every block through a memory map: only its own rows are
+    copied, one block mapped at a time, so memory stays bounded by a block plus the bucket.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.blocks: list[tuple[Path, np.ndarray]] = []
+
+    def add(self, records: pa.Table, bucket: np.ndarray) -> None:
+        path = self.folder / f"block-{len(self.blocks):05d}.arrow"
+        with ipc.new_file(path, records.schema) as writer:
+            writer.write_table(records)
+        self.blocks.append((path, bucket))
+
+    def bucket_ids(self) -> list[int]:
+        return sorted(set().union(*(np.unique(bucket).tolist() for _, bucket in self.blocks)))
+
+    def read_bucket(self, b: int) -> pa.Table:
+        parts = []
+        for path, bucket in self.blocks:
+            rows = np.flatnonzero(bucket == b)
+            if len(rows):
+                block = ipc.open_file(pa.memory_map(str(path))).read_all()
+                parts.append(block.take(pa.array(rows)))
+                del block
+        return pa.concat_tables(parts)
+
+
+_END = object()
+
+
+def _prefetched(items: Iterator) -> Iterator:
+    """Yield the items of ``items`` while a worker thread already produces the next one.
+
+    Reading and parsing block k+1 (I/O and pyarrow, which release the GIL) then
+    overlaps with routing block k to its buckets. One item is in flight at a time.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(next, items, _END)
+        while True:
+            item = future.result()
+            if item is _END:
+                return
+            future = pool.submit(next, items, _END)
+            yield item
 
 
 def _remove_abandoned_spills(root: Path) -> None:

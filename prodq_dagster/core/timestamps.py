@@ -6,10 +6,16 @@ This holds whatever the mix and order of naive and offset strings in one column
 (unlike ``pandas.to_datetime(format="ISO8601", utc=True)``, which can take the
 first value's zone handling for the whole column).
 
-The fast path is pyarrow compute: one regex split, ``strptime`` on the wall time,
-then fraction and offset arithmetic. Epoch seconds/milliseconds are recognised
-vectorized too. Only the residue that neither handles (other layouts such as
-``12/10/2025 14:41``) goes through pandas' tolerant per-element parser.
+Two paths give the same instants:
+
+* the fast path: one regex recognises the canonical ISO 8601 layouts (real
+  calendar dates, ``T`` or space, up to 6 fraction digits, ``Z`` / ``+hh[[:]mm]``
+  zones up to 14 hours); those rows are parsed by pyarrow's ISO 8601 cast, naive
+  ones as UTC. This is nearly every row of a real feed;
+* the exact path for the rest: ``strptime`` on the 19-character wall time, then
+  fraction and zone arithmetic from a regex split, epoch seconds/milliseconds, and
+  only for what neither handles (``12/10/2025 14:41`` ...) pandas' tolerant
+  per-element parser.
 """
 
 from __future__ import annotations
@@ -28,6 +34,17 @@ MAX_PLAUSIBLE = pd.Timestamp("2100-01-01", tz="UTC")
 # After the 19-character wall time: optional fraction, optional zone.
 _SUFFIX = r"^(?:[.,](?P<frac>\d{1,9}))?\s*(?P<tz>[Zz]|UTC|utc|[+-]\d{2}(?::?\d{2})?)?$"
 _EPOCH = r"^\d{10}(?:\d{3})?$"
+# The canonical layouts of the fast path. Only real calendar dates match (day 29 of
+# February in leap years only), so pyarrow's cast never sees a date it would refuse.
+_LEAP_YEAR = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
+_CALENDAR_DATE = (
+    r"(?:\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    rf"|{_LEAP_YEAR}-02-29)"
+)
+_CANONICAL = (
+    rf"^{_CALENDAR_DATE}[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{{1,6}})?"
+    r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)?$"
+)
 _RESIDUE_HINT = r"\d{4}"
 
 
@@ -101,17 +118,53 @@ def _parse_residue(values: pa.Array, todo: np.ndarray) -> pa.Array:
     return pa.Array.from_pandas(full, type=UTC_US)
 
 
-def parse_utc(values: pa.Array) -> pa.Array:
-    """Parse trimmed strings (null = missing) to ``timestamp[us, UTC]``; null where unparseable."""
-    values = pc.cast(values, pa.string())
+def _parse_exact(values: pa.Array) -> pa.Array:
+    """Every layout prodq accepts, value by value (before the plausibility window)."""
     result = pc.coalesce(_parse_iso_like(values), _parse_epoch(values))
     present = pc.is_valid(values)
     todo = pc.and_(pc.and_(present, pc.is_null(result)), pc.fill_null(pc.match_substring_regex(values, _RESIDUE_HINT), False))
     todo_np = todo.to_numpy(zero_copy_only=False)
     if todo_np.any():
         result = pc.coalesce(result, _parse_residue(values, todo_np))
-    plausible = pc.and_(
-        pc.greater_equal(result, pa.scalar(MIN_PLAUSIBLE.to_pydatetime(), UTC_US)),
-        pc.less(result, pa.scalar(MAX_PLAUSIBLE.to_pydatetime(), UTC_US)),
+    return result
+
+
+def _parse_canonical(values: pa.Array, canonical: pa.Array) -> pa.Array | None:
+    """The rows marked ``canonical`` parsed by pyarrow's ISO 8601 cast (others null).
+
+    None if the cast refuses any of them (then the caller takes the exact path).
+    """
+    rows = values.filter(canonical)
+    zoned = pc.or_(
+        pc.or_(pc.ends_with(rows, "Z"), pc.greater_equal(pc.find_substring(rows, "+"), 0)),
+        pc.greater(pc.count_substring(rows, "-"), 2),
     )
-    return pc.if_else(pc.fill_null(plausible, False), result, pa.scalar(None, UTC_US))
+    as_zoned = pc.if_else(zoned, rows, pc.binary_join_element_wise(rows, "Z", ""))
+    try:
+        parsed = pc.cast(as_zoned, UTC_US)
+    except pa.ArrowInvalid:
+        return None
+    return pc.replace_with_mask(pa.nulls(len(values), UTC_US), canonical, parsed)
+
+
+def parse_utc(values: pa.Array) -> pa.Array:
+    """Parse trimmed strings (null = missing) to ``timestamp[us, UTC]``; null where unparseable."""
+    values = pc.cast(values, pa.string())
+    canonical = pc.fill_null(pc.match_substring_regex(values, _CANONICAL), False)
+    result = _parse_canonical(values, canonical) if pc.any(canonical).as_py() else None
+    if result is None:
+        result = _parse_exact(values)
+    else:
+        rest = pc.and_(pc.is_valid(values), pc.invert(canonical))
+        if pc.any(rest).as_py():
+            result = pc.replace_with_mask(result, rest, _parse_exact(values.filter(rest)))
+    return within_window(result)
+
+
+def within_window(instants: pa.Array) -> pa.Array:
+    """Null out instants outside [MIN_PLAUSIBLE, MAX_PLAUSIBLE)."""
+    plausible = pc.and_(
+        pc.greater_equal(instants, pa.scalar(MIN_PLAUSIBLE.to_pydatetime(), UTC_US)),
+        pc.less(instants, pa.scalar(MAX_PLAUSIBLE.to_pydatetime(), UTC_US)),
+    )
+    return pc.if_else(pc.fill_null(plausible, False), instants, pa.scalar(None, UTC_US))
