@@ -182,8 +182,9 @@ def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[da
 
     A phase of day D starts as soon as the previous phase is done for every day up to D
     (the customer master and the volume baseline look back, never forward), so there
-    is no barrier between phases. A day that fails stops its own later phases and every
-    later day's (their look-backs would read a missing partition).
+    is no barrier between phases; among the runs that are ready, the short ones go
+    first. A day that fails stops its own later phases and every later day's (their
+    look-backs would read a missing partition).
     """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -200,15 +201,37 @@ def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[da
     def blocked(day: date) -> bool:
         return any(d <= day for d in failed)
 
-    context = multiprocessing.get_context("spawn")
+    last = len(RANGE_PHASES) - 1
+
+    def priority(task: tuple[int, date]) -> tuple:
+        # The short runs first: the last phase finishes a day, the first one unblocks the
+        # long middle phase (events/orders), which then keeps every worker busy.
+        phase, day = task
+        return (phase != last, phase, day)
+
+    # On Linux the workers are forked: this process has imported Dagster, pandas and
+    # pyarrow and runs no other thread yet, so a worker starts in milliseconds instead
+    # of paying about 2.5 s of imports (spawn, the only safe choice elsewhere).
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(verbose,)) as pool:
         while True:
-            for phase, (name, assets) in enumerate(RANGE_PHASES):
-                for day in days:
-                    task = (phase, day)
-                    if task not in submitted and task not in done and not blocked(day) and ready(phase, day):
-                        submitted[task] = pool.submit(_worker_run, day, assets)
             running = {future: task for task, future in submitted.items() if task not in done and task[1] not in failed}
+            waiting = sorted(
+                (
+                    (phase, day)
+                    for phase in range(len(RANGE_PHASES))
+                    for day in days
+                    if (phase, day) not in submitted and not blocked(day) and ready(phase, day)
+                ),
+                key=priority,
+            )
+            # Submit only as many runs as there are free workers, so a run that becomes
+            # ready later is not queued behind runs of lower priority.
+            for task in waiting[: workers - len(running)]:
+                phase, day = task
+                future = pool.submit(_worker_run, day, RANGE_PHASES[phase][1])
+                running[future] = task
+                submitted[task] = future
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

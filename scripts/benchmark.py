@@ -15,8 +15,9 @@ own process (wall time and peak RSS from ``wait4``):
               chain with all checks, as a user runs it.
 
 and prints a table with the ratios end-to-end/floor and (end-to-end - empty)/floor.
-``--scaling`` repeats that for several day sizes (customers and orders scale with
-events: 1% and 10%) and draws wall time and peak RSS against events per day.
+Each measurement is the median of ``--repeat`` runs (default 3; every run is listed).
+``--scaling`` repeats that for several day sizes (customers 1% of the events, at most
+50,000; orders 10%) and draws wall time and peak RSS against events per day.
 ``--days K --workers W`` times a K-day range with ``--workers 1`` and ``--workers W``
 and checks that both produce identical outputs.
 """
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,7 +66,18 @@ def floor_main(day_dir: str, out_dir: str) -> None:
         pq.write_table(table, Path(out_dir) / (path.name.split(".")[0] + ".parquet"), compression="zstd")
 
 
-def measure_day(events: int, customers: int, orders: int, work: Path) -> dict:
+def run_repeated(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[float, float, list[float]]:
+    """(median wall s, largest peak RSS MB, every wall s) over ``repeat`` runs of a command.
+
+    This machine's run-to-run noise is about +-15%: one run per measurement can move
+    a ratio by half a unit, so each one is the median of several runs.
+    """
+    runs = [run_measured(cmd, env) for _ in range(repeat)]
+    walls = [wall for wall, _ in runs]
+    return statistics.median(walls), max(rss for _, rss in runs), walls
+
+
+def measure_day(events: int, customers: int, orders: int, work: Path, repeat: int = 3) -> dict:
     py = sys.executable
     raw, out = work / "raw", work / "out"
     gen_start = time.perf_counter()
@@ -85,12 +98,18 @@ def measure_day(events: int, customers: int, orders: int, work: Path) -> dict:
     cli = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out), "--reports_dir", str(work / "reports")]
 
     results = {}
-    results["floor"] = run_measured([py, __file__, "--floor-only", str(day_dir), str(work / "floor")])
-    results["cli_empty"] = run_measured(cli + ["--date", EMPTY_DAY], env)
-    results["cli_day"] = run_measured(cli + ["--date", DAY], env)
+    results["floor"] = run_repeated([py, __file__, "--floor-only", str(day_dir), str(work / "floor")], repeat)
+    results["cli_empty"] = run_repeated(cli + ["--date", EMPTY_DAY], repeat, env)
+    results["cli_day"] = run_repeated(cli + ["--date", DAY], repeat, env)
     table = {
-        name: {"rows": rows if name != "cli_empty" else 0, "mb": size_mb if name != "cli_empty" else 0.0, "wall_s": wall, "peak_rss_mb": rss}
-        for name, (wall, rss) in results.items()
+        name: {
+            "rows": rows if name != "cli_empty" else 0,
+            "mb": size_mb if name != "cli_empty" else 0.0,
+            "wall_s": wall,
+            "peak_rss_mb": rss,
+            "wall_s_runs": walls,
+        }
+        for name, (wall, rss, walls) in results.items()
     }
     floor = table["floor"]["wall_s"]
     return {
@@ -104,15 +123,16 @@ def measure_day(events: int, customers: int, orders: int, work: Path) -> dict:
 def print_table(result: dict) -> None:
     print(f"\nday: {result['events']:,} events, {result['customers']:,} customers, {result['orders']:,} orders "
           f"(generated in {result['generate_s']:.1f} s)")
-    print(f"{'run':<10} {'rows':>12} {'MB':>8} {'wall s':>8} {'rows/s':>12} {'peak RSS MB':>12}")
+    print(f"{'run':<10} {'rows':>12} {'MB':>8} {'wall s':>8} {'rows/s':>12} {'peak RSS MB':>12}  runs (s)")
     for name, r in result["runs"].items():
         rate = r["rows"] / r["wall_s"] if r["rows"] else 0
-        print(f"{name:<10} {r['rows']:>12,} {r['mb']:>8.1f} {r['wall_s']:>8.2f} {rate:>12,.0f} {r['peak_rss_mb']:>12.0f}")
+        runs = " ".join(f"{w:.2f}" for w in r["wall_s_runs"])
+        print(f"{name:<10} {r['rows']:>12,} {r['mb']:>8.1f} {r['wall_s']:>8.2f} {rate:>12,.0f} {r['peak_rss_mb']:>12.0f}  {runs}")
     print(f"end-to-end / floor:           {result['ratio_end_to_end']:.2f}x")
     print(f"(end-to-end - empty) / floor: {result['ratio_data_work']:.2f}x")
 
 
-def measure_range(days: int, workers: int, events: int, work: Path) -> dict:
+def measure_range(days: int, workers: int, events: int, work: Path, repeat: int = 3) -> dict:
     """Time a K-day range with --workers 1 and --workers W; outputs must be identical."""
     import datetime as dt
 
@@ -134,7 +154,7 @@ def measure_range(days: int, workers: int, events: int, work: Path) -> dict:
         (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         cmd = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out / "data"),
                "--start", start.isoformat(), "--end", DAY, "--workers", str(w)]
-        timings[w] = run_measured(cmd, env)
+        timings[w] = run_repeated(cmd, repeat, env)
     identical = True
     for dataset in ("clean/events", "clean/orders", "clean/customers", "quarantine/events", "metrics/daily_metrics", "metrics/hourly_events"):
         a = pd.read_parquet(work / "out_w1" / "data" / dataset)
@@ -143,8 +163,14 @@ def measure_range(days: int, workers: int, events: int, work: Path) -> dict:
     return {
         "days": days, "events_per_day": events, "workers": workers,
         "wall_s_workers_1": timings[1][0], f"wall_s_workers_{workers}": timings[workers][0],
+        "runs_s": {str(w): timings[w][2] for w in timings},
         "ratio": timings[workers][0] / timings[1][0], "identical_outputs": bool(identical),
     }
+
+
+def scaled_customers(events: int) -> int:
+    """Customers per day for --scaling: 1% of the events, at most 50,000 (the 10M day of the targets)."""
+    return min(max(events // 100, 1000), 50_000)
 
 
 def draw_chart(results: list[dict], path: str) -> None:
@@ -180,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chart", default="docs/scaling.png", help="PNG written by --scaling")
     parser.add_argument("--days", type=int, help="time a range of this many days (with --workers)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument("--json", help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -187,19 +214,19 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="prodq-bench-"))
     try:
         if args.days:
-            result = measure_range(args.days, args.workers, args.events, work)
+            result = measure_range(args.days, args.workers, args.events, work, args.repeat)
             print(json.dumps(result, indent=2))
         elif args.scaling:
             result = []
             for n in (int(x) for x in args.scaling.split(",")):
                 shutil.rmtree(work, ignore_errors=True)
                 work.mkdir()
-                result.append(measure_day(n, max(n // 100, 1000), max(n // 10, 1000), work))
+                result.append(measure_day(n, scaled_customers(n), max(n // 10, 1000), work, args.repeat))
                 print_table(result[-1])
             draw_chart(result, args.chart)
             print(f"chart: {args.chart}")
         else:
-            result = measure_day(args.events, args.customers, args.orders, work)
+            result = measure_day(args.events, args.customers, args.orders, work, args.repeat)
             print_table(result)
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -48,7 +48,7 @@ from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
 from .storage import ABANDONED_AFTER_SECONDS, PartitionWriter
 
 SAMPLE_LINES = 4000
-PARALLEL_BUCKETS = 2
+PARALLEL_BUCKETS = 1
 
 
 @dataclass
