@@ -295,30 +295,3 @@ def test_duplicates_across_files_of_one_day(tmp_path):
         ("E2", "events_raw_part2.csv", "duplicate_event_id")
     ]
     assert conserved(result.stats)
-
-
-def _random_key(rng: random.Random) -> str | None:
-    kind = rng.randrange(8)
-    if kind == 0:
-        return None
-    if kind == 1:
-        return rng.choice(["", "a", "ab", "ab\x00", "ab\x00\x00", "é", "Z"])
-    if kind == 2:  # long keys sharing a 16-byte prefix, differing after it
-        return "customer-0000000" + rng.choice(["", "1", "2", "10", "1\x00", "ü"])
-    if kind == 3:  # UUID-like
-        return "".join(rng.choice("0123456789abcdef") for _ in range(32))
-    return f"E{rng.randrange(0, 5_000):0{rng.choice([7, 7, 7, 6, 15, 16, 17])}d}"
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_sort_order_equals_arrow_sort(seed):
-    # The prefix sort behind KeyGroups must order exactly like pyarrow, ties in row order.
-    import pyarrow.compute as pc
-
-    from prodq_dagster.core.dedupe import sort_order
-
-    rng = random.Random(seed)
-    keys = pa.array([_random_key(rng) for _ in range(5_000)], pa.string())
-    for array in (keys, keys.slice(123, 4_000)):
-        expected = pc.array_sort_indices(array, null_placement="at_end").to_numpy(zero_copy_only=False)
-        assert (sort_order(array) == expected).all()

@@ -19,59 +19,6 @@ import pyarrow.compute as pc
 _SEP = "\x1f"
 
 
-PREFIX_WORDS = 2  # rows are first ordered on their first 16 bytes, as two big-endian integers
-
-
-def sort_order(keys: pa.Array) -> np.ndarray:
-    """Row order that sorts string keys bytewise, nulls last, ties in row order.
-
-    The same order as ``pc.array_sort_indices(keys, null_placement="at_end")``, about
-    twice as fast for id columns: rows are sorted (stably) on their first 16 bytes
-    read as big-endian integers, and only rows that tie there while their keys may
-    still differ (longer than 16 bytes, or of different lengths) are sorted again on
-    the whole key.
-    """
-    if keys.type != pa.string() or len(keys) == 0:
-        return pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
-    if keys.null_count:
-        valid = pc.is_valid(keys).to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(valid)
-        return np.concatenate([rows[sort_order(keys.filter(pa.array(valid)))], np.flatnonzero(~valid)])
-    n = len(keys)
-    offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32, count=n + 1, offset=keys.offset * 4)
-    data_buffer = keys.buffers()[2]
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None and data_buffer.size else np.zeros(1, np.uint8)
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    words = [_prefix_word(data, starts, lengths, 8 * w) for w in range(PREFIX_WORDS)]
-    order = np.lexsort(words[::-1])
-    sorted_words = [w[order] for w in words]
-    tied = np.logical_and.reduce([w[1:] == w[:-1] for w in sorted_words])
-    if not tied.any():
-        return order
-    group = np.concatenate(([0], np.cumsum(~tied)))  # tie group of each sorted position
-    sorted_lengths = lengths[order]
-    first = np.flatnonzero(np.concatenate(([True], ~tied)))
-    longest = np.maximum.reduceat(sorted_lengths, first)
-    ambiguous = (longest > 8 * PREFIX_WORDS) | (np.minimum.reduceat(sorted_lengths, first) != longest)
-    ambiguous &= np.diff(np.append(first, n)) > 1
-    if not ambiguous.any():
-        return order
-    positions = np.flatnonzero(ambiguous[group])
-    rows = order[positions]
-    resort = pa.table({"group": group[positions], "key": keys.take(pa.array(rows))})
-    within = pc.sort_indices(resort, sort_keys=[("group", "ascending"), ("key", "ascending")]).to_numpy(zero_copy_only=False)
-    order[positions] = rows[within]
-    return order
-
-
-def _prefix_word(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, skip: int) -> np.ndarray:
-    """Bytes ``skip`` .. ``skip + 8`` of each key as a big-endian integer (zero past its end)."""
-    column = np.arange(skip, skip + 8, dtype=np.int32)
-    gathered = np.take(data, starts[:, None] + column, mode="clip")
-    gathered[column >= lengths[:, None]] = 0
-    return np.ascontiguousarray(gathered).view(">u8").ravel().astype(np.uint64)
-
-
 @dataclass
 class KeyGroups:
     """Rows grouped by trimmed primary key (nulls form one group), from one sort of the keys.
@@ -87,7 +34,7 @@ class KeyGroups:
     @classmethod
     def of(cls, keys: pa.Array) -> "KeyGroups":
         n = len(keys)
-        order = sort_order(keys)
+        order = pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
         if n == 0:
             empty = np.zeros(0, dtype=np.int64)
             return cls(empty, empty, order)
