@@ -3,13 +3,13 @@
 The raw files are read in blocks (``reader.iter_file_blocks``; the next block is
 parsed in a thread while this one is routed) and every record gets a bucket from
 its primary key: buckets are key ranges (split points from a sample of keys), with
-missing keys in a last bucket. Blocks are spilled as Arrow IPC as parsed; a bucket
-is then gathered from all blocks through memory maps. Every row of one key lands
-in one bucket, so dedupe inside a bucket is exact, and buckets in key order, each
-sorted by ``process_entity``, give files sorted by primary key. One bucket is
-processed while the previous one is written: memory is bounded by a few blocks
-and buckets, not by the day. The result is identical to processing the whole day in memory (a test
-compares them).
+missing keys in a last bucket; each bucket is spilled to its own Arrow IPC file and
+read back through a memory map. Every row of one key lands in one bucket, so dedupe
+inside a bucket is exact, and buckets in key order, each sorted by
+``process_entity``, give files sorted by primary key. One bucket is processed while
+the previous one is validated and written: memory is bounded by a few blocks and
+buckets, not by the day. The result is identical to processing the whole day in
+memory (a test compares them).
 """
 
 from __future__ import annotations
@@ -172,11 +172,10 @@ def stream_entity(
     Path(out_root).mkdir(parents=True, exist_ok=True)
     _remove_abandoned_spills(Path(out_root))
     with tempfile.TemporaryDirectory(prefix=".prodq-spill-", dir=Path(out_root)) as spill:
-        spilled = _SpilledBlocks(Path(spill))
+        spilled = _SpilledBuckets(Path(spill))
         malformed, names_seen, repaired = [], [], []
         missing_all: set[str] = set()
         extra_all: set[str] = set()
-        schema = None
         for path in files:
             blocks = _prefetched(iter_file_blocks(path, entity, path.name, block_bytes))
             header: FileHeader = next(blocks)
@@ -189,7 +188,6 @@ def stream_entity(
                     repaired.append(path.name)
                 if records.num_rows == 0:
                     continue
-                schema = records.schema
                 keys = nz.text(records.column(entity.primary_key).combine_chunks())
                 spilled.add(records, _bucket_of(keys, splits))
 
@@ -200,27 +198,26 @@ def stream_entity(
             "encoding_repaired_files": repaired,
         }
         all_malformed = pa.concat_tables(malformed) if malformed else empty_malformed()
-        bucket_ids = spilled.bucket_ids() or [0]
+        bucket_ids = spilled.close() or [0]
         parts, contracts, combos = [], [], Counter()
         clean_out = PartitionWriter(out_root, f"clean_{entity.name}", day, CLEAN_SCHEMAS[entity.name])
         quarantine_out = PartitionWriter(out_root, f"quarantine_{entity.name}", day, QUARANTINE_SCHEMAS[entity.name])
 
         def run_bucket(i: int, b: int):
-            table = spilled.read_bucket(b) if schema is not None else _empty_like(schema, entity)
+            table = spilled.read(b) if spilled.writers else empty_records(entity)
             raw = RawData(entity, table, all_malformed if i == 0 else empty_malformed(), names_seen)
-            result = process_entity(raw, day, master_ids)
-            return result, validate_clean(entity.name, result.clean)
+            return process_entity(raw, day, master_ids)
 
         def consume(future) -> None:
-            result, contract_part = future.result()
-            contracts.append(contract_part)
+            result = future.result()
+            contracts.append(validate_clean(entity.name, result.clean))
             parts.append(result.stats)
             combos.update(combination_counts(result.quarantine.column("reject_reason").combine_chunks()))
             clean_out.write(result.clean)
             quarantine_out.write(result.quarantine)
 
-        # One worker processes the next bucket while this thread writes the previous one
-        # (pyarrow releases the GIL), so at most two buckets are in memory at once.
+        # One worker processes the next bucket while this thread validates and writes the
+        # previous one (pyarrow releases the GIL), so at most two buckets are in memory.
         # Two buckets processed side by side measured no faster on two cores (each bucket
         # already overlaps its timestamp parsing and key sort) and used more memory.
         with clean_out, quarantine_out, ThreadPoolExecutor(max_workers=1) as pool:
@@ -241,36 +238,39 @@ def stream_entity(
     return StreamOutcome(stats, contract, CLEAN_SCHEMAS[entity.name], QUARANTINE_SCHEMAS[entity.name], len(bucket_ids))
 
 
-class _SpilledBlocks:
-    """Read blocks spilled as Arrow IPC files (one file each, written as parsed: no copy),
-    with the bucket of every row kept in memory (4 bytes a row).
+class _SpilledBuckets:
+    """Buckets spilled as Arrow IPC files, one per bucket, filled block by block.
 
-    A bucket is gathered from every block through a memory map: only its own rows are
-    copied, one block mapped at a time, so memory stays bounded by a block plus the bucket.
+    Each read block is grouped by bucket with one ``take`` and each bucket's rows are
+    appended to its file as a zero-copy slice; a bucket is read back through a memory
+    map. Every row is copied once on the way in and each file is read once: the work
+    grows with the day, not with days times buckets.
     """
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.blocks: list[tuple[Path, np.ndarray]] = []
+        self.writers: dict[int, ipc.RecordBatchFileWriter] = {}
+
+    def _path(self, b: int) -> Path:
+        return self.folder / f"bucket-{b:05d}.arrow"
 
     def add(self, records: pa.Table, bucket: np.ndarray) -> None:
-        path = self.folder / f"block-{len(self.blocks):05d}.arrow"
-        with ipc.new_file(path, records.schema) as writer:
-            writer.write_table(records)
-        self.blocks.append((path, bucket))
+        order = np.argsort(bucket, kind="stable")
+        grouped = records.take(pa.array(order))
+        ids, starts, counts = np.unique(bucket[order], return_index=True, return_counts=True)
+        for b, start, count in zip(ids.tolist(), starts.tolist(), counts.tolist()):
+            if b not in self.writers:
+                self.writers[b] = ipc.new_file(self._path(b), records.schema)
+            self.writers[b].write_table(grouped.slice(start, count))
 
-    def bucket_ids(self) -> list[int]:
-        return sorted(set().union(*(np.unique(bucket).tolist() for _, bucket in self.blocks)))
+    def close(self) -> list[int]:
+        """Finish writing; returns the bucket ids in key order."""
+        for writer in self.writers.values():
+            writer.close()
+        return sorted(self.writers)
 
-    def read_bucket(self, b: int) -> pa.Table:
-        parts = []
-        for path, bucket in self.blocks:
-            rows = np.flatnonzero(bucket == b)
-            if len(rows):
-                block = ipc.open_file(pa.memory_map(str(path))).read_all()
-                parts.append(block.take(pa.array(rows)))
-                del block
-        return pa.concat_tables(parts)
+    def read(self, b: int) -> pa.Table:
+        return ipc.open_file(pa.memory_map(str(self._path(b)))).read_all()
 
 
 _END = object()
@@ -298,7 +298,3 @@ def _remove_abandoned_spills(root: Path) -> None:
     for folder in root.glob(".prodq-spill-*"):
         if now - folder.stat().st_mtime > ABANDONED_AFTER_SECONDS:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _empty_like(schema: pa.Schema | None, entity: Entity) -> pa.Table:
-    return schema.empty_table() if schema is not None else empty_records(entity)
