@@ -149,6 +149,16 @@ def test_quoted_field_with_embedded_newline(tmp_path):
     assert source_lines(tmp_path) == {"E1": 2, "E2": 3, "E3": 5}
 
 
+def test_quoted_value_with_carriage_return_and_newline_is_one_record(tmp_path):
+    # Found by the property test: a CR inside quotes is field content, not a broken line end.
+    quoted = f'"E2","C1","2025-12-10 02:00:00","page_view","web","S\r2\nX","100","{D}"'
+    write_lines(tmp_path, [ev_line("E1"), "ragged,line", quoted, ev_line("E3", 3)])
+    raw = read_entity(day_dir(tmp_path), EVENTS)
+    assert raw.table.column("session_id").to_pylist() == ["S1", "S\r2\nX", "S1"]
+    assert raw.malformed.column("source_line").to_pylist() == [3]
+    assert source_lines(tmp_path) == {"E1": 2, "E2": 4, "E3": 6}
+
+
 def test_latin1_byte_does_not_crash(tmp_path):
     header = ",".join(HEADER).encode()
     line = b"E1,C1,2025-12-10 01:00:00,page_view,web,caf" + b"\xe9" + f",100,{D}".encode()

@@ -148,6 +148,7 @@ def _scan_records(body: bytes, n_fields: int, first_line: int, depth: int = 0) -
         bad[-1] = True  # a quote never closed: the last record ran to the end of the file
     lone_cr = np.flatnonzero(arr == 13)
     lone_cr = lone_cr[(lone_cr + 1 >= len(arr)) | (arr[np.minimum(lone_cr + 1, len(arr) - 1)] != NEWLINE)]
+    lone_cr = lone_cr[_quote_parity_even(quotes, lone_cr)]  # inside quotes a CR is field content
     if len(lone_cr):  # pyarrow ends a record at a bare CR, the contract does not: judge those lines alone
         bad[np.searchsorted(starts, lone_cr, side="right") - 1] = True
         bad &= ~blank
