@@ -69,8 +69,8 @@ def floor_main(day_dir: str, out_dir: str) -> None:
 def run_repeated(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[float, float, list[float]]:
     """(median wall s, largest peak RSS MB, every wall s) over ``repeat`` runs of a command.
 
-    This machine's run-to-run noise is about +-15%: one run per measurement can move
-    a ratio by half a unit, so each one is the median of several runs.
+    This machine's speed drifts by 20-30% from one minute to the next: one run per
+    measurement can move a ratio by a whole unit, so each one is the median of several.
     """
     runs = [run_measured(cmd, env) for _ in range(repeat)]
     walls = [wall for wall, _ in runs]

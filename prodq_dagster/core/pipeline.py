@@ -105,34 +105,34 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
 
     if master_ids is None:
         master_ids = pa.array([], pa.string())
-    # pyarrow kernels release the GIL: sorting the keys overlaps with evaluating the rules,
-    # and building the clean table with building the quarantine table.
+    # pyarrow kernels release the GIL: sorting the keys overlaps with evaluating the rules.
     with ThreadPoolExecutor(max_workers=1) as pool:
         keys = pc.utf8_trim_whitespace(table.column(entity.primary_key).combine_chunks())
         pending_groups = pool.submit(dedupe.KeyGroups.of, keys)
         ev = evaluate(entity, table, day, master_ids)
         groups = pending_groups.result()
-        dropped = dedupe.full_row_duplicates(table, contract, groups)
-        reject_codes = [r.code for r in rules_for(entity.name, Action.REJECT) if r.code not in _READ_CODES]
-        warn_codes = [r.code for r in rules_for(entity.name, Action.WARN)]
-        missing_cols = table.column("missing_columns").combine_chunks()
-        reject_bits = _bits(ev.reasons, reject_codes, n)
-        has_reject = (reject_bits != 0) | pc.is_valid(missing_cols).to_numpy(zero_copy_only=False)
+    dropped = dedupe.full_row_duplicates(table, contract, groups)
+    reject_codes = [r.code for r in rules_for(entity.name, Action.REJECT) if r.code not in _READ_CODES]
+    warn_codes = [r.code for r in rules_for(entity.name, Action.WARN)]
+    missing_cols = table.column("missing_columns").combine_chunks()
+    reject_bits = _bits(ev.reasons, reject_codes, n)
+    has_reject = (reject_bits != 0) | pc.is_valid(missing_cols).to_numpy(zero_copy_only=False)
 
-        pk = ev.columns[entity.primary_key]
-        candidates = pc.is_valid(pk).to_numpy(zero_copy_only=False) & ~dropped
-        losers = dedupe.id_losers(table, contract, groups, candidates, [~has_reject] + ev.rank_keys)
-        reject_bits |= losers.astype(np.uint64) << np.uint64(reject_codes.index(entity.duplicate_reason))
-        is_bad = (has_reject | losers) & ~dropped
-        is_good = ~(has_reject | losers | dropped)
+    pk = ev.columns[entity.primary_key]
+    candidates = pc.is_valid(pk).to_numpy(zero_copy_only=False) & ~dropped
+    losers = dedupe.id_losers(table, contract, groups, candidates, [~has_reject] + ev.rank_keys)
+    reject_bits |= losers.astype(np.uint64) << np.uint64(reject_codes.index(entity.duplicate_reason))
+    is_bad = (has_reject | losers) & ~dropped
+    is_good = ~(has_reject | losers | dropped)
 
-        warn_bits = _bits(ev.reasons, warn_codes, n)
-        clean_cols = {name: arr for name, arr in ev.columns.items()}
-        clean_cols["warn_reason"] = _reason_strings(warn_bits, warn_codes)
-        # One take in primary-key order (the sort made for dedupe) does filter and sort together.
-        clean_rows = groups.order[is_good[groups.order]]
+    warn_bits = _bits(ev.reasons, warn_codes, n)
+    clean_cols = {name: arr for name, arr in ev.columns.items()}
+    clean_cols["warn_reason"] = _reason_strings(warn_bits, warn_codes)
+    # One take in primary-key order (the sort made for dedupe) does filter and sort together;
+    # it runs in a thread while the quarantine table is built.
+    clean_rows = groups.order[is_good[groups.order]]
+    with ThreadPoolExecutor(max_workers=1) as pool:
         pending_clean = pool.submit(lambda: pa.table(clean_cols).take(pa.array(clean_rows)).cast(CLEAN_SCHEMAS[entity.name]))
-
         bad = pa.array(is_bad)
         reasons = _reason_strings(reject_bits, reject_codes, prefix=missing_cols).filter(bad)
         quarantine = _quarantine_table(entity, table.filter(bad), reasons, pk.filter(bad))

@@ -373,7 +373,7 @@ class FileHeader:
 MAX_RECORD_BLOCKS = 4
 
 
-def _record_cut(buffer: bytearray, max_tries: int = 64) -> tuple[int, int] | None:
+def _record_cut(buffer: bytearray, max_tries: int = 64) -> tuple[int, int | None] | None:
     """(index just after the last newline that ends a record, quote count before it).
 
     A record ends at a newline with an even number of quotes before it. None when
