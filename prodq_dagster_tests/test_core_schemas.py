@@ -98,6 +98,15 @@ def test_duplicate_id_fails(tmp_path):
     assert any(s["column"] == "order_id" and s["failure_case"] == dup_id for s in result.sample)
 
 
+def test_keys_out_of_order_fail_even_when_unique(tmp_path):
+    orders = _messy(tmp_path)["orders"]
+    assert orders.num_rows >= 2
+    swapped = pa.concat_tables([orders.slice(1, 1), orders.slice(0, 1), orders.slice(2)])
+    result = validate_clean("orders", swapped)
+    assert result.passed is False
+    assert result.failures_by_check == {"order_id: unique_ascending": 1}
+
+
 def test_amount_status_and_range_checks(tmp_path):
     orders = _messy(tmp_path)["orders"]
     paid_idx = orders.column("status").to_pylist().index("paid")

@@ -117,3 +117,17 @@ def test_readers_see_old_file_while_new_one_is_written(tmp_path, monkeypatch):
         writer.join()
     assert sorted(os.listdir(folder)) == ["part-0.parquet"]
     assert storage.read_table(tmp_path, "clean_events", day).column("event_id").to_pylist() == ["NEW0", "NEW1"]
+
+
+def test_statistics_only_for_non_text_columns(tmp_path):
+    """Text min/max statistics are skipped (a quarter of the write time); numbers keep theirs."""
+    path = storage.write_table(_events(5), tmp_path, "clean_events", date(2025, 12, 10))
+    row_group = pq.ParquetFile(path).metadata.row_group(0)
+    stats = {row_group.column(i).path_in_schema: row_group.column(i).statistics for i in range(row_group.num_columns)}
+    assert stats["event_id"] is None
+    assert (stats["value"].min, stats["value"].max) == (0, 4)
+    with storage.PartitionWriter(tmp_path, "clean_orders", "2025-12-10", _events(1).schema) as writer:
+        writer.write(_events(3))
+        target = writer.commit()
+    row_group = pq.ParquetFile(target).metadata.row_group(0)
+    assert row_group.column(0).statistics is None and row_group.column(1).statistics.max == 2

@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .keysort import sort_indices
+
 _SEP = "\x1f"
 
 
@@ -34,7 +36,7 @@ class KeyGroups:
     @classmethod
     def of(cls, keys: pa.Array) -> "KeyGroups":
         n = len(keys)
-        order = pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
+        order = sort_indices(keys)
         if n == 0:
             empty = np.zeros(0, dtype=np.int64)
             return cls(empty, empty, order)
