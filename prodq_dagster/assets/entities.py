@@ -19,6 +19,7 @@ from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
 from .metadata import clean_metadata, quarantine_metadata
 from .raw import raw_key
+from .upstream import read_upstream
 
 _ENTITY_DOCS = {
     "customers": "Customers: one row per customer_id (best record of the day), country as ISO 3166 alpha-2, "
@@ -143,8 +144,7 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         @dg.multi_asset(
             name=entity,
             outs=_outs(entity),
-            deps=[raw_key(entity)],
-            ins={"customer_master": dg.AssetIn(dagster_type=pa.Table)},
+            deps=[raw_key(entity), "customer_master"],
             check_specs=_check_specs(entity, partitions_def),
             description=(
                 f"Parse, validate and dedupe the day's {entity} feed into clean and quarantine Parquet; customer ids "
@@ -152,9 +152,10 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
             ),
             **common,
         )
-        def _fact(context: dg.AssetExecutionContext, customer_master: pa.Table):
-            ids = customer_master.column("customer_id").combine_chunks()
-            yield from run_entity(context, getattr(context.resources, CONFIG_KEY), entity, ids)
+        def _fact(context: dg.AssetExecutionContext):
+            config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
+            master = read_upstream(config.out_dir, "customer_master", parse_partition_key(context.partition_key), ["customer_id"])
+            yield from run_entity(context, config, entity, master.column("customer_id").combine_chunks())
 
         return _fact
 

@@ -1,30 +1,15 @@
 """Daily metrics (one wide row) and hourly clean event counts of a day."""
 
 import dagster as dg
-import pyarrow as pa
 
 from ..core import contract as core_contract
 from ..core import metrics as core_metrics
-from ..core import storage
-from ..core.contract import ENTITIES
-from ..core.stats import stats_from_table
 from ..resources import parse_partition_key
 from .groups import CONFIG_KEY, IO_MANAGER_KEY, METRICS_GROUP
 from .metadata import column_schema
+from .upstream import LOAD_STATS, read_load_stats, read_upstream
 
 _CHARTED = ("events_clean", "events_quarantine_rate", "orders_quarantine_rate", "duration_ms_p95", "amount_p95_USD", "amount_p95_EUR", "events_outside_day")
-
-def stats_ins() -> dict[str, dg.AssetIn]:
-    return {f"load_stats_{name}": dg.AssetIn(dagster_type=pa.Table) for name in ENTITIES}
-
-def collect_stats(**tables: pa.Table) -> dict[str, dict]:
-    return {name: stats_from_table(tables[f"load_stats_{name}"]) for name in ENTITIES}
-
-def _read_clean(out_dir: str, dataset: str, day, columns: list[str]) -> pa.Table:
-    table = storage.read_table(out_dir, dataset, day, columns=columns)
-    if table is None:
-        raise dg.Failure(description=f"{dataset} has no partition for {day}: materialize it first")
-    return table
 
 
 def build_metrics_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -50,18 +35,17 @@ def build_metrics_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
                 description="24 rows: UTC hour of the ingest day and its clean event count (events outside the day excluded).",
             ),
         },
-        ins=stats_ins(),
-        deps=["clean_events", "clean_orders"],
+        deps=["clean_events", "clean_orders", *LOAD_STATS],
         required_resource_keys={CONFIG_KEY},
     )
-    def metrics(context: dg.AssetExecutionContext, **load_stats: pa.Table):
+    def metrics(context: dg.AssetExecutionContext):
         """Compute the day's quality and volume metrics and its hourly clean event counts."""
         day = parse_partition_key(context.partition_key)
         out_dir = getattr(context.resources, CONFIG_KEY).out_dir
         # Only the columns the metrics use, so a large day is never loaded whole.
-        clean_events = _read_clean(out_dir, "clean_events", day, core_metrics.EVENT_COLUMNS)
-        clean_orders = _read_clean(out_dir, "clean_orders", day, core_metrics.ORDER_COLUMNS)
-        stats = collect_stats(**load_stats)
+        clean_events = read_upstream(out_dir, "clean_events", day, core_metrics.EVENT_COLUMNS)
+        clean_orders = read_upstream(out_dir, "clean_orders", day, core_metrics.ORDER_COLUMNS)
+        stats = read_load_stats(out_dir, day)
         daily = core_metrics.daily_metrics(day, stats, clean_events, clean_orders)
         hourly = core_metrics.hourly_events(day, clean_events)
         row = daily.to_pylist()[0]

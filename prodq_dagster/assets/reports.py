@@ -4,7 +4,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 
 from .. import checks
 from ..core import alerts as core_alerts
@@ -17,7 +16,7 @@ from ..core.privacy import mask_email_text
 from ..core.report import validation_report as build_report
 from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, REPORTS_GROUP
-from .metrics import collect_stats, stats_ins
+from .upstream import LOAD_STATS, read_load_stats, read_upstream
 
 def report_dir(config: ProdqConfig, partition_key: str) -> Path:
     return Path(config.reports_dir) / f"ingest_date={partition_key}"
@@ -40,17 +39,17 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         partitions_def=partitions_def,
         group_name=REPORTS_GROUP,
         code_version=version,
-        ins=stats_ins(),
+        deps=list(LOAD_STATS),
         required_resource_keys={CONFIG_KEY},
         kinds={"json"},
     )
-    def validation_report(context: dg.AssetExecutionContext, **load_stats: pa.Table) -> dg.MaterializeResult:
+    def validation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """`reports/ingest_date=D/validation_report.json`: per entity the raw rows, clean, quarantine and
         dropped-duplicate counts (which add up), counts per reject reason, the ten commonest reason
         combinations, duplicates, schema drift and the files read."""
         config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
         day = parse_partition_key(context.partition_key)
-        report = build_report(day, context.run_id, collect_stats(**load_stats))
+        report = build_report(day, context.run_id, read_load_stats(config.out_dir, day))
         path = storage.write_json(report, report_dir(config, context.partition_key) / "validation_report.json")
         return dg.MaterializeResult(
             metadata={
@@ -65,12 +64,13 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         partitions_def=partitions_def,
         group_name=REPORTS_GROUP,
         code_version=version,
-        ins={"hourly_events": dg.AssetIn(dagster_type=pa.Table), **stats_ins()},
         # The volume baseline also reads earlier days' daily metrics from storage. A 60-day
         # window dependency would make a 3-day backfill target 60 later days of alerts
         # (backfills walk dependencies downstream); instead alerts of D depend on alerts of
         # D-1, which in turn depend on D-1's metrics, so backfills run the days in order.
         deps=[
+            "hourly_events",
+            *LOAD_STATS,
             "daily_metrics",
             dg.AssetDep(
                 "alerts",
@@ -84,15 +84,15 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         required_resource_keys={CONFIG_KEY},
         kinds={"json"},
     )
-    def alerts(context: dg.AssetExecutionContext, hourly_events: pa.Table, **load_stats: pa.Table):
+    def alerts(context: dg.AssetExecutionContext):
         """`reports/ingest_date=D/alerts.json`: hourly_coverage (too many UTC hours without clean events),
         volume_drop (clean events far below the median of the last available prior days), missing_feed
         and schema_drift, plus the alerts that were skipped and why."""
         config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
         settings = config.settings()
         day = parse_partition_key(context.partition_key)
-        stats = collect_stats(**load_stats)
-        hourly = hourly_events.column("event_count").to_pylist()
+        stats = read_load_stats(config.out_dir, day)
+        hourly = read_upstream(config.out_dir, "hourly_events", day, ["event_count"]).column("event_count").to_pylist()
         prior = prior_days(config.out_dir, day, settings.volume_lookback_days)
         arrivals = read_arrivals(config.out_dir)
         arrival = None

@@ -1,0 +1,34 @@
+"""Reading upstream partitions straight from the partitioned-Parquet store.
+
+The downstream assets declare their upstreams as ``deps`` (same lineage, same
+staleness in the UI) and read the partitions here instead of through IO-manager
+inputs: every input costs a run two event-log writes (about 40 ms here), and the
+twelve inputs of the chain were a tenth of a run's fixed cost. Users still load
+any partition as a DataFrame through the IO manager.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+import pyarrow as pa
+
+from ..core import storage
+from ..core.contract import ENTITIES
+from ..core.stats import stats_from_table
+
+LOAD_STATS = tuple(f"load_stats_{name}" for name in ENTITIES)
+
+
+def read_upstream(out_dir: str, dataset: str, day: date, columns: list[str] | None = None) -> pa.Table:
+    """One upstream partition (only ``columns`` when given); a clear failure when it is missing."""
+    table = storage.read_table(out_dir, dataset, day, columns=columns)
+    if table is None:
+        raise dg.Failure(description=f"{dataset} has no materialized partition for {day.isoformat()}: materialize it first")
+    return table
+
+
+def read_load_stats(out_dir: str, day: date) -> dict[str, dict]:
+    """The load statistics of the three entities of a day, keyed by entity name."""
+    return {name: stats_from_table(read_upstream(out_dir, f"load_stats_{name}", day)) for name in ENTITIES}
