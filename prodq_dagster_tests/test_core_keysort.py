@@ -1,4 +1,4 @@
-"""keysort.sort_indices: exactly pyarrow's stable sort order, on the packed fast path and off it."""
+"""keysort.sort_runs: exactly pyarrow's stable sort order and key runs, on the packed fast path and off it."""
 
 from __future__ import annotations
 
@@ -10,16 +10,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prodq_dagster.core import keysort
-from prodq_dagster.core.keysort import sort_indices
+from prodq_dagster.core.keysort import sort_indices, sort_runs
 
 
 def _reference(keys: pa.Array) -> np.ndarray:
     return pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
 
 
+def _reference_changed(keys: pa.Array, order: np.ndarray) -> list[bool]:
+    ordered = keys.take(pa.array(order)).to_pylist()
+    return [a != b for a, b in zip(ordered[1:], ordered[:-1])]
+
+
 def _assert_same(values: list) -> None:
     keys = pa.array(values, pa.string())
-    assert sort_indices(keys).tolist() == _reference(keys).tolist()
+    order, changed = sort_runs(keys)
+    assert order.tolist() == _reference(keys).tolist()
+    assert changed.tolist() == _reference_changed(keys, order)
 
 
 def test_generated_ids_with_null_markers_take_the_packed_path():
@@ -29,7 +36,7 @@ def test_generated_ids_with_null_markers_take_the_packed_path():
     ids[::101] = [""] * len(ids[::101])
     keys = pa.array(ids, pa.string())
     assert keysort._packed_key(*keysort._byte_matrix(keys)) is not None  # the fast path is taken
-    assert sort_indices(keys).tolist() == _reference(keys).tolist()
+    _assert_same(ids)
 
 
 def test_nulls_last_in_input_order_and_sliced_arrays():

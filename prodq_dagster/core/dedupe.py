@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .keysort import sort_indices
+from .keysort import sort_runs
 
 _SEP = "\x1f"
 
@@ -35,17 +35,12 @@ class KeyGroups:
 
     @classmethod
     def of(cls, keys: pa.Array) -> "KeyGroups":
-        n = len(keys)
-        order = sort_indices(keys)
-        if n == 0:
+        order, changed = sort_runs(keys)
+        if len(keys) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return cls(empty, empty, order)
-        ordered = keys.take(pa.array(order))
-        head, tail = ordered.slice(0, n - 1), ordered.slice(1)
-        changed = pc.fill_null(pc.not_equal(tail, head), False).to_numpy(zero_copy_only=False)
-        changed |= pc.and_(pc.is_null(tail), pc.is_valid(head)).to_numpy(zero_copy_only=False)
         group_sorted = np.concatenate(([0], np.cumsum(changed)))
-        group = np.empty(n, dtype=np.int64)
+        group = np.empty(len(keys), dtype=np.int64)
         group[order] = group_sorted
         counts = np.bincount(group_sorted)
         return cls(group, counts[group], order)

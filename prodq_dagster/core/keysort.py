@@ -74,33 +74,49 @@ def _packed_key(matrix: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, in
     return key, bits
 
 
-def sort_indices(keys: pa.Array) -> np.ndarray:
-    """Indices that sort ``keys`` (string array) ascending, stable, nulls last: as pyarrow's sort."""
+def _packed_order(key: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(stable sort order, the packed keys in that order)."""
+    index_bits = max(len(key) - 1, 1).bit_length()
+    if bits + index_bits > 64:
+        order = np.argsort(key, kind="stable").astype(np.uint64)
+        return order, key[order]
+    # Keys made unique by the row number in their low bits: a plain sort of the
+    # integers is the stable order, and much faster than a stable argsort.
+    tagged = (key << np.uint64(index_bits)) | np.arange(len(key), dtype=np.uint64)
+    tagged.sort()
+    return tagged & np.uint64((1 << index_bits) - 1), tagged >> np.uint64(index_bits)
+
+
+def sort_runs(keys: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(order, changed): the indices that sort ``keys`` (a string array) ascending, stable,
+    nulls last, exactly as pyarrow's sort; and for each sorted position after the first
+    whether its key differs from the one before (all nulls are one key)."""
     n = len(keys)
     if n == 0:
-        return np.zeros(0, dtype=np.uint64)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool)
     if keys.type == pa.string():
-        valid_rows = None
-        values = keys
+        values, valid = keys, None
         if keys.null_count:
             valid = pc.is_valid(keys).to_numpy(zero_copy_only=False)
-            valid_rows = np.flatnonzero(valid)
             values = keys.filter(pa.array(valid))
         found = _byte_matrix(values) if len(values) else None
         packed = _packed_key(*found) if found is not None else None
         if packed is not None:
-            key, bits = packed
-            index_bits = max(len(values) - 1, 1).bit_length()
-            if bits + index_bits <= 64:
-                # Keys made unique by the row number in their low bits: a plain sort of
-                # the integers is the stable order, and much faster than a stable argsort.
-                tagged = (key << np.uint64(index_bits)) | np.arange(len(values), dtype=np.uint64)
-                tagged.sort()
-                order = tagged & np.uint64((1 << index_bits) - 1)
-            else:
-                order = np.argsort(key, kind="stable").astype(np.uint64)
-            if valid_rows is None:
-                return order
+            order, sorted_keys = _packed_order(*packed)
+            changed = sorted_keys[1:] != sorted_keys[:-1]
+            if valid is None:
+                return order, changed
             nulls = np.flatnonzero(~valid)
-            return np.concatenate((valid_rows[order], nulls)).astype(np.uint64)
-    return pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
+            order = np.concatenate((np.flatnonzero(valid)[order], nulls)).astype(np.uint64)
+            return order, np.concatenate((changed, [True], np.zeros(len(nulls) - 1, dtype=bool)))
+    order = pc.array_sort_indices(keys, null_placement="at_end").to_numpy(zero_copy_only=False)
+    ordered = keys.take(pa.array(order))
+    head, tail = ordered.slice(0, n - 1), ordered.slice(1)
+    changed = pc.fill_null(pc.not_equal(tail, head), False).to_numpy(zero_copy_only=False)
+    changed |= pc.and_(pc.is_null(tail), pc.is_valid(head)).to_numpy(zero_copy_only=False)
+    return order, changed
+
+
+def sort_indices(keys: pa.Array) -> np.ndarray:
+    """Indices that sort ``keys`` ascending, stable, nulls last: as pyarrow's sort."""
+    return sort_runs(keys)[0]

@@ -44,17 +44,26 @@ def by_dictionary(values: pa.Array, transform) -> pa.Array:
     return pc.take(transform(encoded.dictionary), encoded.indices)
 
 
-def category(values: pa.Array, table: dict[str, str], fold=None) -> tuple[pa.Array, pa.Array]:
+def category(values: pa.Array, table: dict[str, str], fold=None) -> tuple[pa.DictionaryArray, pa.DictionaryArray]:
     """(present text, canonical value) of a categorical column: null markers are missing,
-    unknown spellings map to null canonical values."""
+    unknown spellings map to null canonical values.
 
-    def both(distinct: pa.Array) -> pa.Array:
-        present = text(distinct)
-        canonical = lookup(fold(present) if fold else present, table)
-        return pa.StructArray.from_arrays([present, canonical], ["present", "canonical"])
+    Both come back dictionary-encoded over the column's distinct spellings: the string
+    work runs once per spelling, and the row-order takes that build the clean table move
+    4-byte indices instead of strings (the clean schema casts them back to text).
+    """
+    encoded = pc.dictionary_encode(values)
+    present = text(encoded.dictionary)
+    canonical = lookup(fold(present) if fold else present, table)
+    return with_dictionary(encoded.indices, present), with_dictionary(encoded.indices, canonical)
 
-    out = by_dictionary(values, both)
-    return pc.struct_field(out, "present"), pc.struct_field(out, "canonical")
+
+def with_dictionary(indices: pa.Array, dictionary: pa.Array) -> pa.DictionaryArray:
+    """A dictionary array whose rows are null exactly where their value is null (so
+    ``is_valid`` means "has a value", as for a plain array)."""
+    has_value = pc.fill_null(pc.take(pc.is_valid(dictionary), indices), False)
+    indices = pc.if_else(has_value, indices, pa.scalar(None, indices.type))
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def lookup(values: pa.Array, table: dict[str, str]) -> pa.Array:

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import dedupe
+from . import normalize as nz
 from .contract import Entity
 from .evaluate import evaluate
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
@@ -40,12 +41,14 @@ class EntityResult:
 def _reason_strings(bits: np.ndarray, codes: list[str], prefix: pa.Array | None = None) -> pa.Array:
     """Turn per-row reason bitmasks into ``a|b|c`` strings (null when no bit is set).
 
-    Strings are built once per distinct combination, not once per row.
+    Strings are built once per distinct combination, not once per row; without a
+    prefix the result stays dictionary-encoded over those combinations.
     """
     inverse, uniques = pd.factorize(bits)
     texts = ["|".join(c for i, c in enumerate(codes) if u >> i & 1) or None for u in uniques.tolist()]
-    out = pc.take(pa.array(texts, pa.string()), pa.array(inverse.astype(np.int64)))
+    out = nz.with_dictionary(pa.array(inverse.astype(np.int32)), pa.array(texts, pa.string()))
     if prefix is not None:
+        out = out.cast(pa.string())
         joined = pc.binary_join_element_wise(prefix, "|", out, "")  # null unless both present
         out = pc.coalesce(joined, prefix, out)
     return out
