@@ -177,8 +177,10 @@ def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.
         raw_text=pa.nulls(n, pa.string()),
     )
     # Sorted by primary key (trimmed), then by content, so shuffled input gives the same file.
-    content = dedupe.content_hash(rows, list(entity.columns))
-    order = pa.table({"pk": pk, "reason": reasons, "content": pa.array(content, pa.uint64())})
+    # The content is compared as text (a string sort releases the GIL; hashing every
+    # quarantined row through Python objects did not).
+    content = dedupe.joined_rows(rows, list(entity.columns), trim=True)
+    order = pa.table({"pk": pk, "reason": reasons, "content": content})
     keys = [("pk", "ascending", "at_end"), ("reason", "ascending", "at_end"), ("content", "ascending", "at_end")]
     idx = pc.sort_indices(order, sort_keys=keys)
     return pa.table(columns, schema=schema).take(idx)
