@@ -40,7 +40,7 @@ def test_batched_output_equals_in_memory_output(raw_day, tmp_path, entity):
     # Tiny blocks and buckets: many read blocks and many buckets for one day.
     bucket_rows = 50 if entity is CUSTOMERS else 1_500
     outcome = stream_entity(raw_day, entity, date.fromisoformat(DAY), master, tmp_path, bucket_rows=bucket_rows, block_bytes=16 << 10)
-    assert outcome.buckets > 3
+    assert outcome.buckets >= 3
     clean = pq.read_table(partition_file(tmp_path, f"clean_{entity.name}", DAY))
     quarantine = pq.read_table(partition_file(tmp_path, f"quarantine_{entity.name}", DAY))
     assert clean.equals(expected.clean)

@@ -2,8 +2,8 @@
 
 The raw files are read in blocks (``reader.iter_file_blocks``; the next block is
 parsed in a thread while this one is routed) and every record gets a bucket from
-its primary key: buckets are key ranges (split points from a sample of keys), with
-missing keys in a last bucket; each bucket is spilled to its own Arrow IPC file and
+its primary key: buckets are key ranges (split points from a sample of keys), and
+rows without a key join the last range, where they sort last; each bucket is spilled to its own Arrow IPC file and
 read back through a memory map. Every row of one key lands in one bucket, so dedupe
 inside a bucket is exact, and buckets in key order, each sorted by
 ``process_entity``, give files sorted by primary key. One bucket is processed while
@@ -112,11 +112,14 @@ def _split_points(keys: list[str], buckets: int) -> list[str]:
 
 
 def _bucket_of(keys: pa.Array, splits: list[str]) -> np.ndarray:
-    """Bucket per row: i for splits[i-1] <= key < splits[i]; len(splits)+1 for a missing key."""
+    """Bucket per row: i for splits[i-1] <= key < splits[i]; the last bucket for a missing key.
+
+    Missing keys sort after every key, so the last range holds them without changing any
+    file's order, and no bucket of their own costs a further pass of the rules and contract.
+    """
     bucket = np.zeros(len(keys), dtype=np.int32)
     for split in splits:
-        bucket += pc.fill_null(pc.greater_equal(keys, split), False).to_numpy(zero_copy_only=False)
-    bucket[pc.is_null(keys).to_numpy(zero_copy_only=False)] = len(splits) + 1
+        bucket += pc.fill_null(pc.greater_equal(keys, split), True).to_numpy(zero_copy_only=False)
     return bucket
 
 
