@@ -22,17 +22,15 @@ def build_daily_job(partitions_def: dg.PartitionsDefinition):
 # then per day the master, events, orders, metrics and validation report, then the
 # alerts (the volume baseline reads earlier days' daily metrics).
 RANGE_PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("customers", ("clean_customers", "quarantine_customers", "load_stats_customers")),
+    ("customers", ("clean_customers", "quarantine_customers")),
     (
         "facts",
         (
             "customer_master",
             "clean_events",
             "quarantine_events",
-            "load_stats_events",
             "clean_orders",
             "quarantine_orders",
-            "load_stats_orders",
             "daily_metrics",
             "hourly_events",
             "validation_report",

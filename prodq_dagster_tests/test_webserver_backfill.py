@@ -33,9 +33,9 @@ STARTUP_TIMEOUT = 120
 BACKFILL_TIMEOUT = 420  # a clean run takes about 290 s on a loaded machine
 
 EXPECTED_ASSETS = {
-    "clean_customers", "quarantine_customers", "load_stats_customers",
-    "clean_events", "quarantine_events", "load_stats_events",
-    "clean_orders", "quarantine_orders", "load_stats_orders",
+    "clean_customers", "quarantine_customers",
+    "clean_events", "quarantine_events",
+    "clean_orders", "quarantine_orders",
     "customer_master", "daily_metrics", "hourly_events", "validation_report", "alerts",
 }
 

@@ -1,4 +1,4 @@
-"""One multi-asset per entity: raw CSV -> clean + quarantine Parquet (+ load statistics).
+"""One multi-asset per entity: raw CSV -> clean + quarantine Parquet (and the day's load statistics).
 
 The pandera contract runs as a blocking check before anything is written: when it
 fails, the failed check is recorded with failure counts and a masked sample, and
@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from .. import checks
 from ..core import contract as core_contract
+from ..core import storage
 from ..core.reader import RawInputError
 from ..core.streaming import stream_entity
 from ..core.stats import stats_to_table
@@ -44,13 +45,6 @@ def _outs(entity: str) -> dict[str, dg.AssetOut]:
             code_version=version,
             description=f"Rejected {entity} rows with the raw text of every column, reject_reason (codes joined by '|'), "
             "source_file and source_line. Malformed lines carry their raw_text.",
-            kinds={"parquet"},
-        ),
-        f"load_stats_{entity}": dg.AssetOut(
-            io_manager_key=IO_MANAGER_KEY,
-            code_version=version,
-            description=f"One row of load statistics for the {entity} partition: raw rows, clean, quarantine, "
-            "dropped full-row duplicates, malformed lines, reason counts, schema drift and files read.",
             kinds={"parquet"},
         ),
     }
@@ -116,10 +110,12 @@ def run_entity(context: dg.AssetExecutionContext, config: ProdqConfig, entity: s
             metadata={"failure_count": outcome.contract.failure_count},
         )
 
+    # The day's load statistics (the counts the two files cannot give back) for the metrics
+    # and the reports: a file beside the outputs, not an asset of its own.
+    storage.write_table(stats_to_table(entity, outcome.stats), config.out_dir, f"load_stats_{entity}", day)
     # Already written by stream_entity; the IO manager skips None values.
     yield dg.Output(None, output_name=clean_key, metadata=clean_metadata(outcome))
     yield dg.Output(None, output_name=f"quarantine_{entity}", metadata=quarantine_metadata(outcome))
-    yield dg.Output(stats_to_table(entity, outcome.stats), output_name=f"load_stats_{entity}")
 
 
 def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:

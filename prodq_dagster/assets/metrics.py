@@ -7,7 +7,7 @@ from ..core import metrics as core_metrics
 from ..resources import parse_partition_key
 from .groups import CONFIG_KEY, IO_MANAGER_KEY, METRICS_GROUP
 from .metadata import column_schema
-from .upstream import LOAD_STATS, read_load_stats, read_upstream
+from .upstream import CLEAN_ASSETS, read_load_stats, read_upstream
 
 _CHARTED = ("events_clean", "events_quarantine_rate", "orders_quarantine_rate", "duration_ms_p95", "amount_p95_USD", "amount_p95_EUR", "events_outside_day")
 
@@ -35,7 +35,7 @@ def build_metrics_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
                 description="24 rows: UTC hour of the ingest day and its clean event count (events outside the day excluded).",
             ),
         },
-        deps=["clean_events", "clean_orders", *LOAD_STATS],
+        deps=list(CLEAN_ASSETS),
         required_resource_keys={CONFIG_KEY},
     )
     def metrics(context: dg.AssetExecutionContext):

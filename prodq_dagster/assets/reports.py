@@ -16,7 +16,7 @@ from ..core.privacy import mask_email_text
 from ..core.report import validation_report as build_report
 from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, REPORTS_GROUP
-from .upstream import LOAD_STATS, read_load_stats, read_upstream
+from .upstream import CLEAN_ASSETS, read_load_stats, read_upstream
 
 def report_dir(config: ProdqConfig, partition_key: str) -> Path:
     return Path(config.reports_dir) / f"ingest_date={partition_key}"
@@ -39,7 +39,7 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         partitions_def=partitions_def,
         group_name=REPORTS_GROUP,
         code_version=version,
-        deps=list(LOAD_STATS),
+        deps=list(CLEAN_ASSETS),
         required_resource_keys={CONFIG_KEY},
         kinds={"json"},
     )
@@ -70,7 +70,7 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         # D-1, which in turn depend on D-1's metrics, so backfills run the days in order.
         deps=[
             "hourly_events",
-            *LOAD_STATS,
+            *CLEAN_ASSETS,
             "daily_metrics",
             dg.AssetDep(
                 "alerts",

@@ -18,7 +18,9 @@ from ..core import storage
 from ..core.contract import ENTITIES
 from ..core.stats import stats_from_table
 
-LOAD_STATS = tuple(f"load_stats_{name}" for name in ENTITIES)
+# The load statistics of an entity-day are written by the step that writes its clean
+# partition, so depending on the clean assets covers them.
+CLEAN_ASSETS = tuple(f"clean_{name}" for name in ENTITIES)
 
 
 def read_upstream(out_dir: str, dataset: str, day: date, columns: list[str] | None = None) -> pa.Table:
