@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import sys
@@ -159,6 +160,14 @@ def run_day(job, instance, day: date, verbose: bool, assets: tuple[str, ...] | N
     return result.success, errors
 
 
+def resume_gc() -> None:
+    """Turn the collector back on if ``__main__`` turned it off for start-up, with every
+    start-up object frozen out of later collections (they live until the process exits)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 _WORKER_STATE: dict = {}
 
 
@@ -292,11 +301,13 @@ def main(argv: list[str] | None = None) -> int:
         with dg.DagsterInstance.get():
             pass
     if workers > 1:
+        resume_gc()
         outcomes = run_range_parallel(days, workers, args.verbose)
     else:
         job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
         outcomes = {}
         with dg.DagsterInstance.get() as instance:
+            resume_gc()
             for day in days:
                 if any(not ok for ok, _ in outcomes.values()):
                     outcomes[day] = (False, ["not run: an earlier day of the range failed (look-backs would be wrong)"])
