@@ -104,10 +104,16 @@ def _bucket_count(files: list[Path], samples: list[_Sample], bucket_rows: int) -
 
 
 def _split_points(keys: list[str], buckets: int) -> list[str]:
+    """Split points for ``buckets`` full key ranges plus two half ones at the ends.
+
+    Nothing overlaps the first bucket's processing (no write is pending yet) or the last
+    bucket's validation and write (nothing is left to process), so halving those two
+    buckets shortens the phases that keep one core idle; the others stay full size.
+    """
     if buckets <= 1 or not keys:
         return []
     ordered = sorted(set(keys))
-    points = [ordered[min(len(ordered) - 1, (i * len(ordered)) // buckets)] for i in range(1, buckets)]
+    points = [ordered[min(len(ordered) - 1, int((i - 0.5) * len(ordered) / buckets))] for i in range(1, buckets + 1)]
     return sorted(set(points))
 
 
