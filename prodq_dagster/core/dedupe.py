@@ -1,10 +1,11 @@
 """Dedupe: drop full-row duplicates, then pick the best record of each duplicated id.
 
-The primary key is hash-encoded once. Only rows whose key occurs more than once
-can be duplicates of either kind, so the expensive work (joining whole rows,
-content hashes, sorting by the ranking) touches those rows only; no full sort of
-string ids is needed. Ties are broken by a hash of the row's content, never by
-file position, so shuffled input gives identical output.
+The primary keys are sorted once (``keysort.sort_runs``); that order groups the
+keys and is also the order of the clean file. Only rows whose key occurs more than
+once can be duplicates of either kind, so the expensive work (joining whole rows,
+content hashes, sorting by the ranking) touches those rows only. Ties are broken by
+a hash of the row's content, never by file position, so shuffled input gives
+identical output.
 """
 
 from __future__ import annotations
