@@ -115,8 +115,3 @@ def sort_runs(keys: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     changed = pc.fill_null(pc.not_equal(tail, head), False).to_numpy(zero_copy_only=False)
     changed |= pc.and_(pc.is_null(tail), pc.is_valid(head)).to_numpy(zero_copy_only=False)
     return order, changed
-
-
-def sort_indices(keys: pa.Array) -> np.ndarray:
-    """Indices that sort ``keys`` ascending, stable, nulls last: as pyarrow's sort."""
-    return sort_runs(keys)[0]

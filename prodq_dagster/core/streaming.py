@@ -3,10 +3,10 @@
 The raw files are read in blocks (``reader.iter_file_blocks``; the next block is
 parsed in a thread while this one is routed) and every record gets a bucket from
 its primary key: buckets are key ranges (split points from a sample of keys), and
-rows without a key join the last range, where they sort last; each bucket is spilled to its own Arrow IPC file and
-read back through a memory map. Every row of one key lands in one bucket, so dedupe
-inside a bucket is exact, and buckets in key order, each sorted by
-``process_entity``, give files sorted by primary key. One bucket is processed while
+rows without a key join the last range, where they sort last; each bucket is spilled
+to its own Arrow IPC file and read back through a memory map. Every row of one key
+lands in one bucket, so dedupe inside a bucket is exact, and buckets in key order,
+each sorted by ``process_entity``, give files sorted by primary key. One bucket is processed while
 the previous one is validated and written: memory is bounded by a few blocks and
 buckets, not by the day. The result is identical to processing the whole day in
 memory (a test compares them).
