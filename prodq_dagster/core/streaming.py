@@ -185,20 +185,23 @@ def stream_entity(
         malformed, names_seen, repaired = [], [], []
         missing_all: set[str] = set()
         extra_all: set[str] = set()
-        for path in files:
-            blocks = _prefetched(iter_file_blocks(path, entity, path.name, block_bytes))
-            header: FileHeader = next(blocks)
-            missing_all.update(header.missing)
-            extra_all.update(header.extra)
-            names_seen.append(path.name)
-            for records, bad, was_repaired in blocks:
-                malformed.append(bad)
-                if was_repaired and path.name not in repaired:
-                    repaired.append(path.name)
-                if records.num_rows == 0:
-                    continue
-                keys = nz.text(records.column(entity.primary_key).combine_chunks())
-                spilled.add(records, _bucket_of(keys, splits))
+        try:
+            for path in files:
+                blocks = _prefetched(iter_file_blocks(path, entity, path.name, block_bytes))
+                header: FileHeader = next(blocks)
+                missing_all.update(header.missing)
+                extra_all.update(header.extra)
+                names_seen.append(path.name)
+                for records, bad, was_repaired in blocks:
+                    malformed.append(bad)
+                    if was_repaired and path.name not in repaired:
+                        repaired.append(path.name)
+                    if records.num_rows == 0:
+                        continue
+                    keys = nz.text(records.column(entity.primary_key).combine_chunks())
+                    spilled.add(records, _bucket_of(keys, splits))
+        finally:
+            bucket_ids = spilled.close() or [0]
 
         header_stats = {
             "schema": {"missing_columns": [c for c in entity.columns if c in missing_all], "extra_columns": sorted(extra_all)},
@@ -207,7 +210,6 @@ def stream_entity(
             "encoding_repaired_files": repaired,
         }
         all_malformed = pa.concat_tables(malformed) if malformed else empty_malformed()
-        bucket_ids = spilled.close() or [0]
         parts, contracts, combos = [], [], Counter()
         clean_out = PartitionWriter(out_root, f"clean_{entity.name}", day, CLEAN_SCHEMAS[entity.name])
         quarantine_out = PartitionWriter(out_root, f"quarantine_{entity.name}", day, QUARANTINE_SCHEMAS[entity.name])
@@ -253,12 +255,16 @@ class _SpilledBuckets:
     Each read block is grouped by bucket with one ``take`` and each bucket's rows are
     appended to its file as a zero-copy slice; a bucket is read back through a memory
     map. Every row is copied once on the way in and each file is read once: the work
-    grows with the day, not with days times buckets.
+    grows with the day, not with days times buckets. A block's files are written in a
+    worker thread while the caller routes the next block (pyarrow releases the GIL);
+    one block is in flight at a time, so memory stays bounded.
     """
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.writers: dict[int, ipc.RecordBatchFileWriter] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending = None
 
     def _path(self, b: int) -> Path:
         return self.folder / f"bucket-{b:05d}.arrow"
@@ -267,15 +273,28 @@ class _SpilledBuckets:
         order = np.argsort(bucket, kind="stable")
         grouped = records.take(pa.array(order))
         ids, starts, counts = np.unique(bucket[order], return_index=True, return_counts=True)
-        for b, start, count in zip(ids.tolist(), starts.tolist(), counts.tolist()):
+        self._wait()
+        self._pending = self._pool.submit(self._write, grouped, ids.tolist(), starts.tolist(), counts.tolist())
+
+    def _write(self, grouped: pa.Table, ids: list[int], starts: list[int], counts: list[int]) -> None:
+        for b, start, count in zip(ids, starts, counts):
             if b not in self.writers:
-                self.writers[b] = ipc.new_file(self._path(b), records.schema)
+                self.writers[b] = ipc.new_file(self._path(b), grouped.schema)
             self.writers[b].write_table(grouped.slice(start, count))
 
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises a failed write here
+
     def close(self) -> list[int]:
-        """Finish writing; returns the bucket ids in key order."""
-        for writer in self.writers.values():
-            writer.close()
+        """Finish writing (also after a failed read); returns the bucket ids in key order."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+            for writer in self.writers.values():
+                writer.close()
         return sorted(self.writers)
 
     def read(self, b: int) -> pa.Table:
