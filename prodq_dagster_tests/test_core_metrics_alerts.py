@@ -8,7 +8,7 @@ import pytest
 
 from prodq_dagster.core.alerts import HOURLY_COVERAGE, MISSING_FEED, VOLUME_DROP, PriorDay, evaluate_alerts
 from prodq_dagster.core.config import Settings
-from prodq_dagster.core.metrics import daily_metrics, hourly_events
+from prodq_dagster.core.metrics import EVENT_TEXT_COLUMNS, daily_metrics, hourly_events, summarize_events
 from prodq_dagster_tests.test_core_support import (
     CUSTOMERS,
     DAY,
@@ -58,14 +58,14 @@ def test_hourly_events_counts_per_utc_hour_and_excludes_outside_day(tmp_path):
     clean = results["events"].clean
     assert clean.num_rows == 10  # outside-day events are kept
 
-    hourly = hourly_events(DAY, clean)
+    hourly = hourly_events(summarize_events(DAY, clean))
     assert hourly.num_rows == 24
     assert hourly.column("hour").to_pylist() == list(range(24))
     counts = dict(zip(hourly.column("hour").to_pylist(), hourly.column("event_count").to_pylist()))
     expected = {h: 0 for h in range(24)} | {0: 3, 5: 1, 14: 1, 23: 1}
     assert counts == expected
 
-    metrics = daily_metrics(DAY, stats, clean, results["orders"].clean).to_pylist()[0]
+    metrics = daily_metrics(DAY, stats, summarize_events(DAY, clean), results["orders"].clean).to_pylist()[0]
     assert metrics["events_outside_day"] == 4
     assert metrics["events_clean"] == 10
     assert sum(counts.values()) + metrics["events_outside_day"] == metrics["events_clean"]
@@ -76,7 +76,7 @@ def test_amount_percentiles_per_currency(tmp_path):
     orders += [good_order(f"R{i}", amount="500.00", currency="€") for i in range(3)]
     orders += [good_order("Z1", amount="99999.00", currency="XYZ")]  # rejected: not in any percentile
     results, stats = run_day(tmp_path, events=events_at_hours(range(24)), orders=orders, customers=CUSTOMER_ROWS)
-    m = daily_metrics(DAY, stats, results["events"].clean, results["orders"].clean).to_pylist()[0]
+    m = daily_metrics(DAY, stats, summarize_events(DAY, results["events"].clean), results["orders"].clean).to_pylist()[0]
     assert m["amount_p50_USD"] == 10.0
     assert m["amount_p95_USD"] == 10.0
     assert m["amount_p50_EUR"] == 500.0
@@ -93,7 +93,7 @@ def test_daily_metrics_counts_and_rates(tmp_path):
     events += [good_event("B1", customer_id="C999"), good_event("B2", event_time="bad-ts")]
     events += [dict(events[3])]  # full-row duplicate
     results, stats = run_day(tmp_path, events=events, orders=[good_order("O1", customer_id="C2")], customers=CUSTOMER_ROWS)
-    m = daily_metrics(DAY, stats, results["events"].clean, results["orders"].clean).to_pylist()[0]
+    m = daily_metrics(DAY, stats, summarize_events(DAY, results["events"].clean), results["orders"].clean).to_pylist()[0]
     assert m["events_total"] == 27
     assert m["events_clean"] == 24
     assert m["events_quarantine"] == 2
@@ -110,6 +110,34 @@ def test_daily_metrics_counts_and_rates(tmp_path):
     assert m["orders_status_paid"] == 1
 
 
+def test_metrics_from_dictionary_encoded_batches_equal_the_plain_table(tmp_path):
+    """The metrics asset reads text columns dictionary-encoded, row group by row group."""
+    import pyarrow.parquet as pq
+
+    events = events_at_hours([h % 24 for h in range(300)])
+    for i, row in enumerate(events):
+        row["customer_id"] = ("C1", "C2", "C3")[i % 3]
+        row["platform"] = ("web", "ios", "android")[i % 3]
+        row["duration_ms"] = str(i * 7)
+    events += [good_event("X1", event_time="2025-12-11 00:30:00"), good_event("N1", duration_ms="", platform="")]
+    results, stats = run_day(tmp_path, events=events, orders=[], customers=CUSTOMER_ROWS)
+    clean = results["events"].clean
+    path = tmp_path / "events.parquet"
+    pq.write_table(clean, path, row_group_size=64)  # several batches, a dictionary each
+    batched = pq.read_table(path, read_dictionary=EVENT_TEXT_COLUMNS)
+    assert batched.column("customer_id").num_chunks > 1
+
+    plain, encoded = summarize_events(DAY, clean), summarize_events(DAY, batched)
+    orders = results["orders"].clean
+    assert daily_metrics(DAY, stats, encoded, orders).to_pylist() == daily_metrics(DAY, stats, plain, orders).to_pylist()
+    assert hourly_events(encoded).equals(hourly_events(plain))
+    m = daily_metrics(DAY, stats, encoded, orders).to_pylist()[0]
+    assert m["customers_with_clean_event"] == 3
+    assert m["events_platform_ios"] == 100 and m["events_platform_missing"] == 1 and m["events_outside_day"] == 1
+    durations = sorted([i * 7 for i in range(300)] + [1000])  # X1 keeps the default 1000; N1 has none
+    assert m["duration_ms_p50"] == durations[150] and m["duration_ms_p95"] == durations[285]
+
+
 # ---------------------------------------------------------------------------- alerts
 
 
@@ -118,7 +146,7 @@ def _alerts(tmp_path, hours, prior=(), settings=None, **feeds):
     feeds.setdefault("orders", [])
     feeds.setdefault("customers", CUSTOMER_ROWS)
     results, stats = run_day(tmp_path, events=events, **feeds)
-    counts = hourly_events(DAY, results["events"].clean).column("event_count").to_pylist()
+    counts = hourly_events(summarize_events(DAY, results["events"].clean)).column("event_count").to_pylist()
     return evaluate_alerts(DAY, stats, counts, list(prior), settings or Settings())
 
 
@@ -226,13 +254,13 @@ def test_metrics_schema_same_on_quiet_and_busy_days(tmp_path):
     quiet, quiet_stats = run_day(tmp_path / "quiet")  # no feeds at all
     busy_orders = [good_order("O1"), good_order("O2", currency="€", amount="3.50"), good_order("O3", status="failed", amount="0")]
     busy, busy_stats = run_day(tmp_path / "busy", events=events_at_hours(range(24)), orders=busy_orders, customers=CUSTOMER_ROWS)
-    q = daily_metrics(DAY, quiet_stats, quiet["events"].clean, quiet["orders"].clean)
-    b = daily_metrics(DAY, busy_stats, busy["events"].clean, busy["orders"].clean)
+    q = daily_metrics(DAY, quiet_stats, summarize_events(DAY, quiet["events"].clean), quiet["orders"].clean)
+    b = daily_metrics(DAY, busy_stats, summarize_events(DAY, busy["events"].clean), busy["orders"].clean)
     assert q.schema == b.schema
     assert q.num_rows == b.num_rows == 1
     row = q.to_pylist()[0]
     assert row["events_feed_present"] is False and row["events_total"] == 0
-    assert hourly_events(DAY, quiet["events"].clean).column("event_count").to_pylist() == [0] * 24
+    assert hourly_events(summarize_events(DAY, quiet["events"].clean)).column("event_count").to_pylist() == [0] * 24
 
 
 def test_validation_report_sections(tmp_path):

@@ -43,11 +43,12 @@ def build_metrics_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         day = parse_partition_key(context.partition_key)
         out_dir = getattr(context.resources, CONFIG_KEY).out_dir
         # Only the columns the metrics use, so a large day is never loaded whole.
-        clean_events = read_upstream(out_dir, "clean_events", day, core_metrics.EVENT_COLUMNS)
+        clean_events = read_upstream(out_dir, "clean_events", day, core_metrics.EVENT_COLUMNS, core_metrics.EVENT_TEXT_COLUMNS)
+        events = core_metrics.summarize_events(day, clean_events)
+        del clean_events
         clean_orders = read_upstream(out_dir, "clean_orders", day, core_metrics.ORDER_COLUMNS)
-        stats = read_load_stats(out_dir, day)
-        daily = core_metrics.daily_metrics(day, stats, clean_events, clean_orders)
-        hourly = core_metrics.hourly_events(day, clean_events)
+        daily = core_metrics.daily_metrics(day, read_load_stats(out_dir, day), events, clean_orders)
+        hourly = core_metrics.hourly_events(events)
         row = daily.to_pylist()[0]
         charted = {key: row[key] for key in _CHARTED if row.get(key) is not None}
         yield dg.Output(daily, output_name="daily_metrics", metadata={"dagster/row_count": 1, "dagster/column_schema": column_schema(daily.schema), **charted})

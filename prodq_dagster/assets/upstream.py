@@ -23,9 +23,11 @@ from ..core.stats import stats_from_table
 CLEAN_ASSETS = tuple(f"clean_{name}" for name in ENTITIES)
 
 
-def read_upstream(out_dir: str, dataset: str, day: date, columns: list[str] | None = None) -> pa.Table:
+def read_upstream(
+    out_dir: str, dataset: str, day: date, columns: list[str] | None = None, dictionary_columns: list[str] | None = None
+) -> pa.Table:
     """One upstream partition (only ``columns`` when given); a clear failure when it is missing."""
-    table = storage.read_table(out_dir, dataset, day, columns=columns)
+    table = storage.read_table(out_dir, dataset, day, columns=columns, dictionary_columns=dictionary_columns)
     if table is None:
         raise dg.Failure(description=f"{dataset} has no materialized partition for {day.isoformat()}: materialize it first")
     return table

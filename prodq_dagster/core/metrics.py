@@ -7,6 +7,8 @@ Columns are fixed by the vocabularies, so every day has the same schema.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
@@ -18,6 +20,7 @@ from .contract import ENTITIES, RULE_SET_VERSION
 
 PERCENTILES = (50, 95)
 EVENT_COLUMNS = ["customer_id", "event_time_utc", "event_type", "platform", "duration_ms"]
+EVENT_TEXT_COLUMNS = ["customer_id", "event_type", "platform"]  # read dictionary-encoded
 ORDER_COLUMNS = ["customer_id", "amount", "currency", "status"]
 
 
@@ -27,37 +30,80 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def hours_of_day(event_times: pa.Array, day: date) -> np.ndarray:
-    """UTC hour (0-23) of each event inside the ingest day; -1 for events outside it."""
+    """UTC hour (0-23) of each event inside the ingest day; -1 for events outside it (or null)."""
     start, _ = day_bounds(day)
-    micros = pc.cast(event_times, pa.int64()).to_numpy(zero_copy_only=False)
+    micros = pc.fill_null(pc.cast(event_times, pa.int64()), np.iinfo(np.int64).min).to_numpy(zero_copy_only=False)
     offset = micros - int(start.timestamp() * 1_000_000)
     hours = offset // 3_600_000_000
     return np.where((offset >= 0) & (hours < 24), hours, -1)
 
 
-def hourly_events(day: date, events_clean: pa.Table) -> pa.Table:
+def _value_counts(values: pa.Array | pa.ChunkedArray) -> dict:
+    return {d["values"]: d["counts"] for d in pc.value_counts(values).to_pylist()}
+
+
+def _distinct(values: pa.Array) -> pa.Array:
+    unique = pc.unique(values)
+    return unique.dictionary_decode() if pa.types.is_dictionary(unique.type) else unique
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """What the metrics need from a day's clean events, gathered batch by batch.
+
+    Batches keep the arrays small (they stay in cache; one pass over whole 10M-row
+    columns was several times slower), and text columns may be dictionary-encoded
+    as Parquet stores them, so counting and distinct ids never touch a string per row.
+    """
+
+    by_type: dict
+    by_platform: dict
+    distinct_customers: int
+    hour_counts: np.ndarray  # clean events per UTC hour of the ingest day
+    outside_day: int
+    durations: np.ndarray  # non-null duration_ms
+
+
+def summarize_events(day: date, events_clean: pa.Table) -> EventSummary:
+    by_type: Counter = Counter()
+    by_platform: Counter = Counter()
+    customers, durations = [], []
+    hour_counts = np.zeros(24, dtype=np.int64)
+    for batch in events_clean.select(EVENT_COLUMNS).to_batches():
+        for counter, name in ((by_type, "event_type"), (by_platform, "platform")):
+            counter.update(_value_counts(batch.column(name)))
+        customers.append(_distinct(batch.column("customer_id").drop_null()))
+        hours = hours_of_day(batch.column("event_time_utc"), day)
+        hour_counts += np.bincount(hours[hours >= 0], minlength=24)[:24]
+        durations.append(batch.column("duration_ms").drop_null().to_numpy())
+    distinct = pc.count_distinct(pa.chunked_array(customers, pa.string())).as_py() if customers else 0
+    outside_day = events_clean.num_rows - int(hour_counts.sum())
+    all_durations = np.concatenate(durations) if durations else np.array([], np.int64)
+    return EventSummary(dict(by_type), dict(by_platform), distinct, hour_counts, outside_day, all_durations)
+
+
+def hourly_events(summary: EventSummary) -> pa.Table:
     """24 rows: UTC hour of the ingest day and its clean event count."""
-    hours = hours_of_day(events_clean.column("event_time_utc").combine_chunks(), day)
-    counts = np.bincount(hours[hours >= 0], minlength=24)[:24]
-    return pa.table({"hour": pa.array(np.arange(24), pa.int32()), "event_count": pa.array(counts, pa.int64())})
+    return pa.table({"hour": pa.array(np.arange(24), pa.int32()), "event_count": pa.array(summary.hour_counts, pa.int64())})
 
 
 def _rate(part: int, whole: int) -> float:
     return float(part) / whole if whole else 0.0
 
 
-def _percentile(values: np.ndarray, q: int) -> float | None:
-    return float(np.percentile(values, q, method="lower")) if len(values) else None
+def _percentiles(values: np.ndarray) -> list[float | None]:
+    if not len(values):
+        return [None] * len(PERCENTILES)
+    return [float(p) for p in np.percentile(values, PERCENTILES, method="lower")]  # one partition for all
 
 
-def _counts_by(values: pa.Array, vocabulary: list[str]) -> dict[str, int]:
-    found = {d["values"]: d["counts"] for d in pc.value_counts(values).to_pylist()}
+def _counts_by(found: dict, vocabulary: list[str]) -> dict[str, int]:
     out = {v: int(found.get(v, 0)) for v in vocabulary}
     out["missing"] = int(found.get(None, 0))
     return out
 
 
-def daily_metrics(day: date, stats: dict[str, dict], events_clean: pa.Table, orders_clean: pa.Table) -> pa.Table:
+def daily_metrics(day: date, stats: dict[str, dict], events: EventSummary, orders_clean: pa.Table) -> pa.Table:
     """The one-row metrics table of a day."""
     row: dict[str, object] = {"rule_set_version": RULE_SET_VERSION}
     for name, entity in ENTITIES.items():
@@ -82,31 +128,26 @@ def daily_metrics(day: date, stats: dict[str, dict], events_clean: pa.Table, ord
     for name in ("events", "orders"):
         row[f"{name}_orphan_rate"] = _rate(stats[name]["by_reason"].get("orphan_customer_id", 0), stats[name]["total"])
 
-    events = events_clean
-    for key, value in _counts_by(events.column("event_type").combine_chunks(), vocab.canonical_values(vocab.EVENT_TYPE)).items():
+    for key, value in _counts_by(events.by_type, vocab.canonical_values(vocab.EVENT_TYPE)).items():
         row[f"events_type_{key}"] = value
-    for key, value in _counts_by(events.column("platform").combine_chunks(), vocab.canonical_values(vocab.PLATFORM)).items():
+    for key, value in _counts_by(events.by_platform, vocab.canonical_values(vocab.PLATFORM)).items():
         row[f"events_platform_{key}"] = value
-    for key, value in _counts_by(orders_clean.column("status").combine_chunks(), vocab.canonical_values(vocab.ORDER_STATUS)).items():
+    for key, value in _counts_by(_value_counts(orders_clean.column("status")), vocab.canonical_values(vocab.ORDER_STATUS)).items():
         if key != "missing":
             row[f"orders_status_{key}"] = value
 
-    row["customers_with_clean_event"] = pc.count_distinct(events.column("customer_id")).as_py()
+    row["customers_with_clean_event"] = events.distinct_customers
     row["customers_with_clean_order"] = pc.count_distinct(orders_clean.column("customer_id")).as_py()
-    hours = hours_of_day(events.column("event_time_utc").combine_chunks(), day)
-    row["events_outside_day"] = int((hours < 0).sum())
-
-    durations = events.column("duration_ms").drop_null().to_numpy()
-    for q in PERCENTILES:
-        row[f"duration_ms_p{q}"] = _percentile(durations, q)
+    row["events_outside_day"] = events.outside_day
+    for q, p in zip(PERCENTILES, _percentiles(events.durations)):
+        row[f"duration_ms_p{q}"] = p
 
     currency = orders_clean.column("currency").combine_chunks()
     amounts = pc.cast(orders_clean.column("amount"), pa.float64()).combine_chunks().to_numpy(zero_copy_only=False)
     cents = np.rint(amounts * 100).astype(np.int64)
     for code in vocab.canonical_values(vocab.CURRENCY):
         values = cents[pc.equal(currency, code).to_numpy(zero_copy_only=False)]
-        for q in PERCENTILES:
-            p = _percentile(values, q)
+        for q, p in zip(PERCENTILES, _percentiles(values)):
             row[f"amount_p{q}_{code}"] = None if p is None else p / 100
     table = pa.Table.from_pylist([row])
     return table.cast(_metrics_schema(table.schema))
