@@ -187,36 +187,25 @@ def _worker_run(day: date, assets: tuple[str, ...]) -> tuple[bool, list[str]]:
 
 
 def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[date, tuple[bool, list[str]]]:
-    """Run a range in parallel processes, each (day, phase) of jobs.RANGE_PHASES a run.
+    """Run a range in parallel processes, as runs of the phases of jobs.RANGE_PHASES.
 
-    A phase of day D starts as soon as the previous phase is done for every day up to D
-    (the customer master and the volume baseline look back, never forward), so there
-    is no barrier between phases; among the runs that are ready, the short ones go
-    first. A day that fails stops its own later phases and every later day's (their
-    look-backs would read a missing partition).
+    ``range_plan.next_runs`` decides which runs may start: a phase of day D starts as soon
+    as the previous phase is done for every day up to D, so there is no barrier between
+    phases, and the later phases of a day join its run where the look-backs already hold.
+    A day that fails stops its own later phases and every later day's (their look-backs
+    would read a missing partition).
     """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from .jobs import RANGE_PHASES
+    from .range_plan import next_runs
 
+    phases = len(RANGE_PHASES)
     done: set[tuple[int, date]] = set()
+    started: set[tuple[int, date]] = set()
     failed: dict[date, list[str]] = {}
-    submitted: dict = {}
-
-    def ready(phase: int, day: date) -> bool:
-        return phase == 0 or all((phase - 1, d) in done for d in days if d <= day)
-
-    def blocked(day: date) -> bool:
-        return any(d <= day for d in failed)
-
-    last = len(RANGE_PHASES) - 1
-
-    def priority(task: tuple[int, date]) -> tuple:
-        # The short runs first: the last phase finishes a day, the first one unblocks the
-        # long middle phase (events/orders), which then keeps every worker busy.
-        phase, day = task
-        return (phase != last, phase, day)
+    running: dict = {}
 
     # On Linux the workers are forked: this process has imported Dagster, pandas and
     # pyarrow and runs no other thread yet, so a worker starts in milliseconds instead
@@ -224,35 +213,25 @@ def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[da
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(verbose,)) as pool:
         while True:
-            running = {future: task for task, future in submitted.items() if task not in done and task[1] not in failed}
-            waiting = sorted(
-                (
-                    (phase, day)
-                    for phase in range(len(RANGE_PHASES))
-                    for day in days
-                    if (phase, day) not in submitted and not blocked(day) and ready(phase, day)
-                ),
-                key=priority,
-            )
-            # Submit only as many runs as there are free workers, so a run that becomes
+            # Start only as many runs as there are free workers, so a run that becomes
             # ready later is not queued behind runs of lower priority.
-            for task in waiting[: workers - len(running)]:
-                phase, day = task
-                future = pool.submit(_worker_run, day, RANGE_PHASES[phase][1])
-                running[future] = task
-                submitted[task] = future
+            for run in next_runs(days, phases, done, started, set(failed), workers - len(running)):
+                assets = tuple(a for phase in range(run.first_phase, run.last_phase + 1) for a in RANGE_PHASES[phase][1])
+                running[pool.submit(_worker_run, run.day, assets)] = run
+                started.update(run.tasks)
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                phase, day = running[future]
+                run = running.pop(future)
                 ok, errors = future.result()
                 if ok:
-                    done.add((phase, day))
+                    done.update(run.tasks)
                 else:
-                    failed[day] = [f"[{RANGE_PHASES[phase][0]}] {e}" for e in errors]
+                    names = "+".join(RANGE_PHASES[phase][0] for phase in range(run.first_phase, run.last_phase + 1))
+                    failed[run.day] = [f"[{names}] {e}" for e in errors]
     skipped = ["not run: an earlier day of the range failed (look-backs would be wrong)"]
-    return {day: (False, failed[day]) if day in failed else (True, []) if (len(RANGE_PHASES) - 1, day) in done else (False, skipped) for day in days}
+    return {day: (False, failed[day]) if day in failed else (True, []) if (phases - 1, day) in done else (False, skipped) for day in days}
 
 
 def summarize_day(report_root: str, day: date) -> str:
