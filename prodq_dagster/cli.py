@@ -189,7 +189,7 @@ def _worker_run(day: date, assets: tuple[str, ...]) -> tuple[bool, list[str]]:
 def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[date, tuple[bool, list[str]]]:
     """Run a range in parallel processes, as runs of the phases of jobs.RANGE_PHASES.
 
-    ``range_plan.next_runs`` decides which runs may start: a phase of day D starts as soon
+    ``core.range_plan.next_runs`` decides which runs may start: a phase of day D starts as soon
     as the previous phase is done for every day up to D, so there is no barrier between
     phases, and the later phases of a day join its run where the look-backs already hold.
     A day that fails stops its own later phases and every later day's (their look-backs
@@ -199,7 +199,7 @@ def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[da
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from .jobs import RANGE_PHASES
-    from .range_plan import next_runs
+    from .core.range_plan import next_runs
 
     phases = len(RANGE_PHASES)
     done: set[tuple[int, date]] = set()

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from prodq_dagster.jobs import RANGE_PHASES
-from prodq_dagster.range_plan import PlannedRun, next_runs
+from prodq_dagster.core.range_plan import PlannedRun, next_runs
 
 PHASES = len(RANGE_PHASES)
 DAYS = [date(2025, 12, 1) + timedelta(days=i) for i in range(8)]
