@@ -198,8 +198,8 @@ def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[da
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from .jobs import RANGE_PHASES
     from .core.range_plan import next_runs
+    from .jobs import RANGE_PHASES
 
     phases = len(RANGE_PHASES)
     done: set[tuple[int, date]] = set()

@@ -65,6 +65,7 @@ class EventSummary:
 
 
 def summarize_events(day: date, events_clean: pa.Table) -> EventSummary:
+    """One pass over the clean events of ``day`` (plain or dictionary-encoded text columns)."""
     by_type: Counter = Counter()
     by_platform: Counter = Counter()
     customers, durations = [], []

@@ -71,14 +71,5 @@ def next_runs(days: list[date], phases: int, done: set[Task], started: set[Task]
         ),
         key=priority,
     )
-    runs: list[PlannedRun] = []
-    claimed: set[Task] = set()
-    for phase, day in waiting:
-        if len(runs) == free:
-            break
-        if (phase, day) in claimed:
-            continue
-        run = PlannedRun(day, phase, last_joinable_phase(phase, day, days, done, phases))
-        claimed.update(run.tasks)
-        runs.append(run)
-    return runs
+    # A phase that joins a run is never waiting itself: the phase before it is not done yet.
+    return [PlannedRun(day, phase, last_joinable_phase(phase, day, days, done, phases)) for phase, day in waiting[:free]]
