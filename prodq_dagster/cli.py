@@ -216,7 +216,7 @@ def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[da
             # Start only as many runs as there are free workers, so a run that becomes
             # ready later is not queued behind runs of lower priority.
             for run in next_runs(days, phases, done, started, set(failed), workers - len(running)):
-                assets = tuple(a for phase in range(run.first_phase, run.last_phase + 1) for a in RANGE_PHASES[phase][1])
+                assets = tuple(a for phase in run.phases for a in RANGE_PHASES[phase][1])
                 running[pool.submit(_worker_run, run.day, assets)] = run
                 started.update(run.tasks)
             if not running:
@@ -228,7 +228,7 @@ def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[da
                 if ok:
                     done.update(run.tasks)
                 else:
-                    names = "+".join(RANGE_PHASES[phase][0] for phase in range(run.first_phase, run.last_phase + 1))
+                    names = "+".join(RANGE_PHASES[phase][0] for phase in run.phases)
                     failed[run.day] = [f"[{names}] {e}" for e in errors]
     skipped = ["not run: an earlier day of the range failed (look-backs would be wrong)"]
     return {day: (False, failed[day]) if day in failed else (True, []) if (phases - 1, day) in done else (False, skipped) for day in days}

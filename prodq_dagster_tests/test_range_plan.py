@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from prodq_dagster.jobs import RANGE_PHASES
 from prodq_dagster.core.range_plan import PlannedRun, next_runs
+from prodq_dagster.jobs import RANGE_PHASES
 
 PHASES = len(RANGE_PHASES)
 DAYS = [date(2025, 12, 1) + timedelta(days=i) for i in range(8)]
@@ -57,7 +57,7 @@ def test_a_simulated_range_runs_every_phase_once_after_its_look_backs(workers):
                     assert (phase - 1, day) in done or phase > run.first_phase
             started.update(run.tasks)
             runs.append(run)
-            end = clock + sum(duration[p] for p in range(run.first_phase, run.last_phase + 1))
+            end = clock + sum(duration[p] for p in run.phases)
             heapq.heappush(events, (end, len(runs), run))
         if not events:
             break

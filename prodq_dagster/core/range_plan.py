@@ -24,8 +24,12 @@ class PlannedRun:
     last_phase: int
 
     @property
+    def phases(self) -> range:
+        return range(self.first_phase, self.last_phase + 1)
+
+    @property
     def tasks(self) -> list[Task]:
-        return [(phase, self.day) for phase in range(self.first_phase, self.last_phase + 1)]
+        return [(phase, self.day) for phase in self.phases]
 
 
 def _finished_before(phase: int, day: date, days: list[date], done: set[Task], inclusive: bool) -> bool:
