@@ -291,6 +291,14 @@ def _split_header(data: bytearray) -> tuple[list[str], bytearray]:
     return names, data
 
 
+def _count_byte(data: bytes | bytearray, byte: int, end: int | None = None) -> int:
+    """Occurrences of ``byte`` in ``data[:end]``: numpy is about twice as fast as
+    ``bytes.count`` on a block with a quote in every field, and leaves the GIL to the
+    thread routing the previous block for most of the pass."""
+    view = np.frombuffer(data, dtype=np.uint8, count=len(data) if end is None else end)
+    return int(np.count_nonzero(view == byte))  # the view is gone before ``data`` is resized
+
+
 @dataclass
 class _Counts:
     """Newline and quote counts of a body (each is a full pass over the bytes: count once)."""
@@ -300,7 +308,7 @@ class _Counts:
 
     @classmethod
     def of(cls, body: bytes) -> _Counts:
-        return cls(body.count(b"\n"), body.count(b'"'))
+        return cls(_count_byte(body, NEWLINE), _count_byte(body, QUOTE))
 
 
 def _parse_body(body: bytearray, names: list[str], first_line: int, path: Path, counts: _Counts | None = None) -> tuple[pa.Table, _Scan, bool]:
@@ -380,7 +388,7 @@ def _record_cut(buffer: bytearray, max_tries: int = 64) -> tuple[int, int | None
     none of the last ``max_tries`` newlines does (an open quoted value, or a stray quote).
     """
     pos = buffer.rfind(b"\n")
-    quotes = buffer.count(b'"', 0, pos) if pos >= 0 else 0
+    quotes = _count_byte(buffer, QUOTE, pos) if pos >= 0 else 0
     for _ in range(max_tries):
         if pos < 0:
             return None
@@ -467,7 +475,7 @@ def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: 
                 cut, quotes = found
             rest = bytes(buffer[cut:])
             del buffer[cut:]
-            counts = _Counts(buffer.count(b"\n"), quotes if quotes is not None else buffer.count(b'"'))
+            counts = _Counts(_count_byte(buffer, NEWLINE), quotes if quotes is not None else _count_byte(buffer, QUOTE))
             table, scan, repaired = _parse_body(buffer, names, line, path, counts)
             line += counts.newlines
             records, malformed = _to_records(table, scan, names, entity, source_name)

@@ -123,7 +123,9 @@ def _bucket_of(keys: pa.Array, splits: list[str]) -> np.ndarray:
     Missing keys sort after every key, so the last range holds them without changing any
     file's order, and no bucket of their own costs a further pass of the rules and contract.
     """
-    bucket = np.zeros(len(keys), dtype=np.int32)
+    # int16: numpy's stable argsort of 16-bit integers (``_SpilledBuckets.add``) is a radix
+    # sort, five times faster than for int32.
+    bucket = np.zeros(len(keys), dtype=np.int16)
     for split in splits:
         bucket += pc.fill_null(pc.greater_equal(keys, split), True).to_numpy(zero_copy_only=False)
     return bucket

@@ -129,21 +129,39 @@ def _parse_exact(values: pa.Array) -> pa.Array:
     return result
 
 
+def _has_zone(rows: pa.Array) -> np.ndarray:
+    """Which canonical strings (no nulls) end in a zone: ``Z``, or a sign 3, 5 or 6 characters
+    from the end (``+hh``, ``+hhmm``, ``+hh:mm``).
+
+    Read from the string bytes at those four positions, a few array lookups instead of
+    scanning every string: in a canonical string those positions hold a sign or ``Z``
+    only when it has a zone (the date's own dashes are further from the end).
+    """
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)[rows.offset : rows.offset + len(rows) + 1]
+    data = np.frombuffer(rows.buffers()[2], dtype=np.uint8) if len(rows) else np.zeros(0, np.uint8)
+    ends = offsets[1:]
+    zoned = data[ends - 1] == ord("Z")
+    for back in (3, 5, 6):
+        char = data[ends - back]
+        zoned |= (char == ord("+")) | (char == ord("-"))
+    return zoned
+
+
 def _parse_canonical(values: pa.Array, canonical: pa.Array) -> pa.Array | None:
     """The rows marked ``canonical`` parsed by pyarrow's ISO 8601 cast (others null).
 
+    Zoned strings are cast as they are, naive ones as wall times read as UTC.
     None if the cast refuses any of them (then the caller takes the exact path).
     """
     rows = values.filter(canonical)
-    zoned = pc.or_(
-        pc.or_(pc.ends_with(rows, "Z"), pc.greater_equal(pc.find_substring(rows, "+"), 0)),
-        pc.greater(pc.count_substring(rows, "-"), 2),
-    )
-    as_zoned = pc.if_else(zoned, rows, pc.binary_join_element_wise(rows, "Z", ""))
+    zoned = pa.array(_has_zone(rows))
+    naive = pc.invert(zoned)
     try:
-        parsed = pc.cast(as_zoned, UTC_US)
+        from_zoned = pc.cast(rows.filter(zoned), UTC_US)
+        from_naive = pc.cast(pc.cast(rows.filter(naive), pa.timestamp("us")), pa.int64()).cast(UTC_US)
     except pa.ArrowInvalid:
         return None
+    parsed = pc.replace_with_mask(pc.replace_with_mask(pa.nulls(len(rows), UTC_US), zoned, from_zoned), naive, from_naive)
     return pc.replace_with_mask(pa.nulls(len(values), UTC_US), canonical, parsed)
 
 
