@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
+NOT_RUN = "not run: an earlier day of the range failed (look-backs would be wrong)"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -138,10 +139,8 @@ def partition_lock(out_dir: str, day: date):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def run_day(job, instance, day: date, verbose: bool, assets: tuple[str, ...] | None = None) -> tuple[bool, list[str]]:
-    """Materialize the chain (or the given assets) for one partition; returns (success, failure messages)."""
-    import dagster as dg
-
+def run_day(job, instance, day: date, verbose: bool, run_id: str | None = None, tags: dict[str, str] | None = None) -> tuple[bool, list[str]]:
+    """Materialize the whole chain for one partition; returns (success, failure messages)."""
     level = "DEBUG" if verbose else "WARNING"
     with partition_lock(os.environ["PRODQ_OUT_DIR"], day):
         result = job.execute_in_process(
@@ -149,7 +148,8 @@ def run_day(job, instance, day: date, verbose: bool, assets: tuple[str, ...] | N
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-            asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+            run_id=run_id,
+            tags=tags,
         )
     errors = []
     for event in result.all_events:
@@ -182,56 +182,46 @@ def _worker_init(verbose: bool) -> None:
     _WORKER_STATE["verbose"] = verbose
 
 
-def _worker_run(day: date, assets: tuple[str, ...]) -> tuple[bool, list[str]]:
-    return run_day(_WORKER_STATE["job"], _WORKER_STATE["instance"], day, _WORKER_STATE["verbose"], assets)
+def _worker_run(day: date, run_id: str, tags: dict[str, str]) -> tuple[bool, list[str]]:
+    return run_day(_WORKER_STATE["job"], _WORKER_STATE["instance"], day, _WORKER_STATE["verbose"], run_id, tags)
 
 
 def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[date, tuple[bool, list[str]]]:
-    """Run a range in parallel processes, as runs of the phases of jobs.RANGE_PHASES.
+    """Run a range as one run of the whole chain per day, ``workers`` days side by side.
 
-    ``core.range_plan.next_runs`` decides which runs may start: a phase of day D starts as soon
-    as the previous phase is done for every day up to D, so there is no barrier between
-    phases, and the later phases of a day join its run where the look-backs already hold.
-    A day that fails stops its own later phases and every later day's (their look-backs
-    would read a missing partition).
+    Days start in date order, each as soon as a worker is free, so every earlier day is
+    finished or running. A run carries the ids of the earlier days' runs still going, and its
+    two look-back assets wait for those inside the run (``range_wait``). Once a day has
+    failed no later day starts; runs already going stop by themselves where they would read
+    what the failed day did not produce.
     """
     import multiprocessing
+    import uuid
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from .core.range_plan import next_runs
-    from .jobs import RANGE_PHASES
+    from .range_wait import wait_tag
 
-    phases = len(RANGE_PHASES)
-    done: set[tuple[int, date]] = set()
-    started: set[tuple[int, date]] = set()
-    failed: dict[date, list[str]] = {}
+    outcomes: dict[date, tuple[bool, list[str]]] = {}
+    waiting = deque(days)
     running: dict = {}
-
     # On Linux the workers are forked: this process has imported Dagster, pandas and
     # pyarrow and runs no other thread yet, so a worker starts in milliseconds instead
     # of paying about 2.5 s of imports (spawn, the only safe choice elsewhere).
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(verbose,)) as pool:
-        while True:
-            # Start only as many runs as there are free workers, so a run that becomes
-            # ready later is not queued behind runs of lower priority.
-            for run in next_runs(days, phases, done, started, set(failed), workers - len(running)):
-                assets = tuple(a for phase in run.phases for a in RANGE_PHASES[phase][1])
-                running[pool.submit(_worker_run, run.day, assets)] = run
-                started.update(run.tasks)
+        while waiting or running:
+            while waiting and len(running) < workers and all(ok for ok, _ in outcomes.values()):
+                day, run_id = waiting.popleft(), str(uuid.uuid4())
+                tags = wait_tag(earlier_id for _, earlier_id in running.values())
+                running[pool.submit(_worker_run, day, run_id, tags)] = (day, run_id)
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                run = running.pop(future)
-                ok, errors = future.result()
-                if ok:
-                    done.update(run.tasks)
-                else:
-                    names = "+".join(RANGE_PHASES[phase][0] for phase in run.phases)
-                    failed[run.day] = [f"[{names}] {e}" for e in errors]
-    skipped = ["not run: an earlier day of the range failed (look-backs would be wrong)"]
-    return {day: (False, failed[day]) if day in failed else (True, []) if (phases - 1, day) in done else (False, skipped) for day in days}
+                day, _ = running.pop(future)
+                outcomes[day] = future.result()
+    return {day: outcomes.get(day, (False, [NOT_RUN])) for day in days}
 
 
 def summarize_day(report_root: str, day: date) -> str:
@@ -289,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             resume_gc()
             for day in days:
                 if any(not ok for ok, _ in outcomes.values()):
-                    outcomes[day] = (False, ["not run: an earlier day of the range failed (look-backs would be wrong)"])
+                    outcomes[day] = (False, [NOT_RUN])
                     continue
                 outcomes[day] = run_day(job, instance, day, args.verbose)
     failed = False

@@ -15,9 +15,12 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+
+from prodq_dagster.range_wait import runs_to_wait_for
 
 from .conftest import REPO_ROOT
 
@@ -57,12 +60,19 @@ def test_cli_range_matches_the_manifest(tmp_path, dagster_home):
     out = tmp_path / "data"
     reports = tmp_path / "reports"  # the default: 'reports' beside --out_dir
 
-    proc = run_cli(["--data_dir", raw, "--out_dir", out, "--start", D1, "--end", D3], dagster_home)
+    proc = run_cli(["--data_dir", raw, "--out_dir", out, "--start", D1, "--end", D3, "--workers", "2"], dagster_home)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     for day in (D1, D2, D3):
         summary = [line for line in lines if line.startswith(day)]
         assert len(summary) == 1 and "FAILED" not in summary[0], proc.stdout
+
+    # One run of the whole chain per day. D1 and D2 started together, so D2's run names
+    # D1's as the earlier day it waits for inside the run (range_wait).
+    with dg.DagsterInstance.get() as instance:
+        runs = {r.tags["dagster/partition"]: r for r in instance.get_runs()}
+    assert sorted(runs) == [D1, D2, D3] and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs.values())
+    assert runs_to_wait_for(runs[D1].tags) == [] and runs_to_wait_for(runs[D2].tags) == [runs[D1].run_id]
 
     for day in (D1, D2, D3):
         expected = manifest["days"][day]["expected"]
@@ -130,7 +140,7 @@ def test_range_with_missing_day_folders_processes_the_others(tmp_path, dagster_h
     reports = tmp_path / "my_reports"
 
     proc = run_cli(
-        # --workers 1: the sequential path (the manifest test above runs the default, parallel one).
+        # --workers 1: the sequential path (the manifest test above runs the parallel one).
         ["--data_dir", raw, "--out_dir", out, "--reports_dir", reports, "--start", D1, "--end", D3, "--workers", "1"],
         dagster_home,
     )
@@ -164,8 +174,8 @@ def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home, workers):
     assert "events_raw.csv.gz" in result.stderr and "not run" in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "reports" / "ingest_date=2025-12-01" / "alerts.json").exists()
-    # With several workers a later day may have finished phases that do not look back at the
-    # failed day; it never gets alerts, whose volume baseline reads the failed day.
+    # With several workers a later day may have run up to the step that reads the failed
+    # day (range_wait); it never gets alerts, whose volume baseline reads the failed day.
     assert not (tmp_path / "reports" / "ingest_date=2025-12-03" / "alerts.json").exists()
     if workers == "1":
         assert not (tmp_path / "data" / "clean" / "events" / "ingest_date=2025-12-03").exists()

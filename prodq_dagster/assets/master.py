@@ -6,6 +6,7 @@ import pyarrow.compute as pc
 
 from ..core import contract as core_contract
 from ..core import storage
+from ..range_wait import wait_for_earlier_days
 from ..resources import parse_partition_key
 from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
 
@@ -36,6 +37,7 @@ def build_master_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
         """
         day = parse_partition_key(context.partition_key)
         out_dir = getattr(context.resources, CONFIG_KEY).out_dir
+        wait_for_earlier_days(context, "clean_customers")
         days = [d for d in storage.written_days(out_dir, "clean_customers") if d <= day]
         tables = storage.read_tables(out_dir, "clean_customers", days, columns=["customer_id"])
         ids = pa.concat_arrays([t.column("customer_id").combine_chunks() for t in tables.values()]) if tables else pa.array([], pa.string())

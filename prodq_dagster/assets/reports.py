@@ -14,6 +14,7 @@ from ..core.config import Settings
 from ..core.freshness import lateness
 from ..core.privacy import mask_email_text
 from ..core.report import validation_report as build_report
+from ..range_wait import wait_for_earlier_days
 from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, REPORTS_GROUP
 from .upstream import CLEAN_ASSETS, read_load_stats, read_upstream
@@ -93,6 +94,7 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, settings: Setti
         day = parse_partition_key(context.partition_key)
         stats = read_load_stats(config.out_dir, day)
         hourly = read_upstream(config.out_dir, "hourly_events", day, ["event_count"]).column("event_count").to_pylist()
+        wait_for_earlier_days(context, "daily_metrics")
         prior = prior_days(config.out_dir, day, settings.volume_lookback_days)
         arrivals = read_arrivals(config.out_dir)
         arrival = None
