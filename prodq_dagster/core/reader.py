@@ -291,12 +291,25 @@ def _split_header(data: bytearray) -> tuple[list[str], bytearray]:
     return names, data
 
 
+# Bytes compared per step of _count_byte: the comparison result fits in the L2 cache and
+# its buffer is reused, instead of a fresh block-sized array the kernel must zero first.
+_COUNT_CHUNK = 1 << 18
+
+
 def _count_byte(data: bytes | bytearray, byte: int, end: int | None = None) -> int:
     """Occurrences of ``byte`` in ``data[:end]``: numpy is about twice as fast as
     ``bytes.count`` on a block with a quote in every field, and leaves the GIL to the
-    thread routing the previous block for most of the pass."""
+    thread routing the previous block for most of the pass. Chunked: one comparison of a
+    whole 64 MB block measured 2-5x slower, most of it page faults on its result."""
     view = np.frombuffer(data, dtype=np.uint8, count=len(data) if end is None else end)
-    return int(np.count_nonzero(view == byte))  # the view is gone before ``data`` is resized
+    matches = np.empty(min(_COUNT_CHUNK, len(view)), dtype=bool)
+    count = 0
+    for start in range(0, len(view), _COUNT_CHUNK):
+        part = view[start : start + _COUNT_CHUNK]
+        out = matches[: len(part)]
+        np.equal(part, byte, out=out)
+        count += int(np.count_nonzero(out))
+    return count  # the views are gone before ``data`` is resized
 
 
 @dataclass
