@@ -66,6 +66,13 @@ def floor_main(day_dir: str, out_dir: str) -> None:
         pq.write_table(table, Path(out_dir) / (path.name.split(".")[0] + ".parquet"), compression="zstd")
 
 
+def dagster_env(home: Path) -> dict:
+    """The environment of a CLI run on its own fresh Dagster instance (telemetry off)."""
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return dict(os.environ, DAGSTER_HOME=str(home))
+
+
 def run_repeated(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[float, float, list[float]]:
     """(median wall s, largest peak RSS MB, every wall s) over ``repeat`` runs of a command.
 
@@ -92,9 +99,7 @@ def measure_day(events: int, customers: int, orders: int, work: Path, repeat: in
     size_mb = sum(p.stat().st_size for p in day_dir.iterdir()) / 1e6
     rows = events + customers + orders
 
-    env = dict(os.environ, DAGSTER_HOME=str(work / "dagster_home"))
-    Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
-    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = dagster_env(work / "dagster_home")
     cli = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out), "--reports_dir", str(work / "reports")]
 
     results = {}
@@ -149,9 +154,7 @@ def measure_range(days: int, workers: int, events: int, work: Path, repeat: int 
     commands = {}
     for w in (1, workers):
         out = work / f"out_w{w}"
-        env = dict(os.environ, DAGSTER_HOME=str(work / f"home_w{w}"))
-        Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
-        (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        env = dagster_env(work / f"home_w{w}")
         cmd = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out / "data"),
                "--start", start.isoformat(), "--end", DAY, "--workers", str(w)]
         commands[w] = (cmd, env)
