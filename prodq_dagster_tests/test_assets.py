@@ -21,6 +21,7 @@ import pytest
 
 import prodq_dagster.core.vocab
 from prodq_dagster import checks
+from prodq_dagster.assets.entities import FACTS_STEP
 from prodq_dagster.definitions import build_definitions
 from prodq_dagster.partitions import daily_partitions
 from prodq_dagster.resources import PartitionedParquetIOManager
@@ -169,7 +170,7 @@ def test_contract_failure_blocks_the_write(paths, instance, monkeypatch):
     result = materialize_day(paths, DAY, instance)
     assert not result.success
     failed_steps = {event.step_key for event in result.get_step_failure_events()}
-    assert "events" in failed_steps
+    assert FACTS_STEP in failed_steps
 
     contract = [
         e
@@ -188,8 +189,40 @@ def test_contract_failure_blocks_the_write(paths, instance, monkeypatch):
     out = paths.out_dir
     assert not _part(out, "clean", "events").exists()
     assert not _part(out, "quarantine", "events").exists()
-    # The customers step, which does not use the patched table, still wrote its partition.
+    # The customers step, which does not use the patched table, still wrote its partition,
+    # and so did the orders stream that runs beside the failed events stream in the same step.
     assert _part(out, "clean", "customers").is_file()
+    assert _part(out, "clean", "orders").is_file() and _part(out, "quarantine", "orders").is_file()
+    materialized = _materializations(result)
+    assert {"clean_orders", "quarantine_orders"} <= set(materialized)
+    assert not {"clean_events", "quarantine_events", "daily_metrics"} & set(materialized)
+
+
+def test_events_or_orders_materialize_alone(paths, instance):
+    """The events-and-orders step is subsettable: a selection runs only what it names."""
+    _generate_normal_day(paths.raw_dir)
+    defs = build_definitions(paths)
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+
+    def run(*selection: str):
+        return dg.materialize(assets, selection=list(selection), partition_key=DAY, resources=defs.resources, instance=instance)
+
+    assert run("clean_customers", "quarantine_customers", "customer_master").success
+    result = run("clean_orders")
+    assert result.success
+    assert set(_materializations(result)) == {"clean_orders"}
+    checked = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations()}
+    assert checked == {("clean_orders", c) for c in (checks.CONTRACT_CHECK, checks.CONSERVATION_CHECK, checks.SCHEMA_DRIFT_CHECK)}
+    out = paths.out_dir
+    assert _part(out, "clean", "orders").is_file()
+    # The unselected partitions were not published (the quarantine was computed, then discarded).
+    assert not _part(out, "quarantine", "orders").exists()
+    assert not _part(out, "clean", "events").exists() and not _part(out, "quarantine", "events").exists()
+    assert _hidden_files(out) == []
+
+    result = run("quarantine_events")
+    assert result.success and set(_materializations(result)) == {"quarantine_events"}
+    assert _part(out, "quarantine", "events").is_file() and not _part(out, "clean", "events").exists()
 
 
 def test_io_manager_loads_a_partition_as_pandas(paths, instance):

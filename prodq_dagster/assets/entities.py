@@ -1,10 +1,12 @@
-"""One multi-asset per entity: raw CSV -> clean + quarantine Parquet (and the day's load statistics).
+"""Raw CSV -> clean + quarantine Parquet (and the day's load statistics): a customers multi-asset
+and one for events and orders together.
 
 The pandera contract runs as a blocking check before anything is written: when it
 fails, the failed check is recorded with failure counts and a masked sample, and
 the step fails, so no invalid partition reaches ``clean/``.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +16,7 @@ from .. import checks
 from ..core import contract as core_contract
 from ..core import storage
 from ..core.reader import RawInputError
-from ..core.streaming import stream_entity
+from ..core.streaming import PUBLISHED, StreamOutcome, stream_entity
 from ..core.stats import stats_to_table
 from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
@@ -31,16 +33,18 @@ _ENTITY_DOCS = {
     "status paid/failed/refunded/chargeback; customer_id is in the customer master of the day.",
 }
 
-def _outs(entity: str) -> dict[str, dg.AssetOut]:
+def _outs(entity: str, subsettable: bool = False) -> dict[str, dg.AssetOut]:
     version = core_contract.RULE_SET_VERSION
     return {
         f"clean_{entity}": dg.AssetOut(
+            is_required=not subsettable,
             io_manager_key=IO_MANAGER_KEY,
             code_version=version,
             description=f"{_ENTITY_DOCS[entity]} Rows that passed every reject rule; warn-level issues are listed in warn_reason.",
             kinds={"parquet"},
         ),
         f"quarantine_{entity}": dg.AssetOut(
+            is_required=not subsettable,
             io_manager_key=IO_MANAGER_KEY,
             code_version=version,
             description=f"Rejected {entity} rows with the raw text of every column, reject_reason (codes joined by '|'), "
@@ -74,48 +78,60 @@ def _check_specs(entity: str, partitions_def: dg.PartitionsDefinition) -> list[d
         ),
     ]
 
-def run_entity(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, master_ids: pa.Array | None):
-    """Shared body of the entity multi-assets.
+# Events and orders are one step: their two streams run side by side in threads (each
+# leaves part of the two cores idle), which a run's in-process executor cannot do for
+# two steps. The step is subsettable, so either entity still runs alone.
+FACTS_STEP = "events_and_orders"
+FACT_ENTITIES = ("events", "orders")
+_KINDS = ("clean", "quarantine")
 
-    The clean and quarantine partitions are written in bounded memory by
-    ``core.streaming.stream_entity`` to hidden temp files and published only when the
-    contract and conservation hold; the outputs then only carry metadata.
-    """
+
+def _stream(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, master_ids: pa.Array | None, publish: frozenset[str]):
+    """Write one entity-day's clean and quarantine partitions (those in ``publish``) in bounded memory."""
     day = parse_partition_key(context.partition_key)
-    day_dir = Path(config.raw_dir) / f"ingest_date={day.isoformat()}"
     try:
-        outcome = stream_entity(
-            day_dir,
+        return stream_entity(
+            Path(config.raw_dir) / f"ingest_date={day.isoformat()}",
             core_contract.ENTITIES[entity],
             day,
             master_ids,
             config.out_dir,
             bucket_rows=config.bucket_rows,
             block_bytes=config.read_block_mb << 20,
+            publish=publish,
         )
     except RawInputError as exc:
         raise dg.Failure(description=str(exc)) from None
+
+
+def _report(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, outcome: StreamOutcome, publish: frozenset[str]):
+    """Yield an entity's check results and outputs; returns a failure description when a blocking check failed.
+
+    The partitions were written by ``stream_entity`` (or not at all when a blocking check
+    failed); the outputs only carry metadata.
+    """
+    day = parse_partition_key(context.partition_key)
     if not outcome.stats["feed_present"]:
-        context.log.warning(f"no {entity} file in {day_dir}: writing empty outputs (missing_feed alert)")
+        context.log.warning(f"no {entity} file for {day}: writing empty outputs (missing_feed alert)")
     clean_key = f"clean_{entity}"
-
-    yield checks.contract_check_result(clean_key, outcome.contract)
+    contract = checks.contract_check_result(clean_key, outcome.contract)
     conservation = checks.conservation_check_result(clean_key, outcome.stats)
-    yield conservation
-    yield checks.schema_drift_check_result(clean_key, outcome.stats)
-    if not outcome.contract.passed or not conservation.passed:
-        failed = checks.CONTRACT_CHECK if not outcome.contract.passed else checks.CONSERVATION_CHECK
-        raise dg.Failure(
-            description=f"{clean_key} partition {day} failed the blocking check {failed}; no output was written",
-            metadata={"failure_count": outcome.contract.failure_count},
-        )
-
+    for result in (contract, conservation, checks.schema_drift_check_result(clean_key, outcome.stats)):
+        if dg.AssetCheckKey(dg.AssetKey(clean_key), result.check_name) in context.selected_asset_check_keys:
+            yield result
+    if not contract.passed or not conservation.passed:
+        failed = checks.CONTRACT_CHECK if not contract.passed else checks.CONSERVATION_CHECK
+        return f"{clean_key} partition {day} failed the blocking check {failed} ({outcome.contract.failure_count} failures); no output was written"
+    if not publish:
+        return None
     # The day's load statistics (the counts the two files cannot give back) for the metrics
     # and the reports: a file beside the outputs, not an asset of its own.
     storage.write_table(stats_to_table(entity, outcome.stats), config.out_dir, f"load_stats_{entity}", day)
-    # Already written by stream_entity; the IO manager skips None values.
-    yield dg.Output(None, output_name=clean_key, metadata=clean_metadata(outcome))
-    yield dg.Output(None, output_name=f"quarantine_{entity}", metadata=quarantine_metadata(outcome))
+    metadata = {"clean": clean_metadata, "quarantine": quarantine_metadata}
+    for kind in _KINDS:
+        if kind in publish:
+            yield dg.Output(None, output_name=f"{kind}_{entity}", metadata=metadata[kind](outcome))  # the IO manager skips None
+    return None
 
 
 def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -134,25 +150,49 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
     )
     def customers(context: dg.AssetExecutionContext):
         """Parse, validate and dedupe the day's customers feed into clean and quarantine Parquet."""
-        yield from run_entity(context, getattr(context.resources, CONFIG_KEY), "customers", None)
+        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
+        outcome = _stream(context, config, "customers", None, PUBLISHED)
+        failure = yield from _report(context, config, "customers", outcome, PUBLISHED)
+        if failure:
+            raise dg.Failure(description=failure)
 
-    def fact_asset(entity: str):
-        @dg.multi_asset(
-            name=entity,
-            outs=_outs(entity),
-            deps=[raw_key(entity), "customer_master"],
-            check_specs=_check_specs(entity, partitions_def),
-            description=(
-                f"Parse, validate and dedupe the day's {entity} feed into clean and quarantine Parquet; customer ids "
-                "are checked against the customer master as of the day."
-            ),
-            **common,
-        )
-        def _fact(context: dg.AssetExecutionContext):
-            config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
-            master = read_upstream(config.out_dir, "customer_master", parse_partition_key(context.partition_key), ["customer_id"])
-            yield from run_entity(context, config, entity, master.column("customer_id").combine_chunks())
+    @dg.multi_asset(
+        name=FACTS_STEP,
+        outs={name: out for entity in FACT_ENTITIES for name, out in _outs(entity, subsettable=True).items()},
+        deps=[*(raw_key(entity) for entity in FACT_ENTITIES), "customer_master"],
+        internal_asset_deps={
+            f"{kind}_{entity}": {raw_key(entity), dg.AssetKey("customer_master")} for entity in FACT_ENTITIES for kind in _KINDS
+        },
+        check_specs=[spec for entity in FACT_ENTITIES for spec in _check_specs(entity, partitions_def)],
+        can_subset=True,
+        description=(
+            "Parse, validate and dedupe the day's events and orders feeds into clean and quarantine Parquet, the two "
+            "side by side; customer ids are checked against the customer master as of the day. Either entity can be "
+            "materialized alone."
+        ),
+        **common,
+    )
+    def events_and_orders(context: dg.AssetExecutionContext):
+        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
+        selected = set(context.selected_output_names)
+        checked = {key.asset_key.to_user_string() for key in context.selected_asset_check_keys}
+        publish = {entity: frozenset(k for k in _KINDS if f"{k}_{entity}" in selected) for entity in FACT_ENTITIES}
+        entities = [e for e in FACT_ENTITIES if publish[e] or f"clean_{e}" in checked]
+        master = read_upstream(config.out_dir, "customer_master", parse_partition_key(context.partition_key), ["customer_id"])
+        master_ids = master.column("customer_id").combine_chunks()
+        with ThreadPoolExecutor(max_workers=max(1, len(entities))) as pool:
+            pending = {e: pool.submit(_stream, context, config, e, master_ids, publish[e]) for e in entities}
+            failures = []
+            for entity, future in pending.items():
+                try:
+                    outcome = future.result()
+                except dg.Failure as exc:  # the other entity is still reported
+                    failures.append(exc.description)
+                    continue
+                failure = yield from _report(context, config, entity, outcome, publish[entity])
+                if failure:
+                    failures.append(failure)
+        if failures:
+            raise dg.Failure(description="; ".join(failures))
 
-        return _fact
-
-    return [customers, fact_asset("events"), fact_asset("orders")]
+    return [customers, events_and_orders]

@@ -48,6 +48,7 @@ from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
 from .storage import ABANDONED_AFTER_SECONDS, PartitionWriter
 
 SAMPLE_LINES = 4000
+PUBLISHED = frozenset({"clean", "quarantine"})
 
 
 @dataclass
@@ -169,11 +170,13 @@ def stream_entity(
     out_root: str | Path,
     bucket_rows: int = 1_000_000,
     block_bytes: int = 64 << 20,
+    publish: frozenset[str] = PUBLISHED,
 ) -> StreamOutcome:
     """Process one entity-day in bounded memory and write its clean and quarantine partitions.
 
     Both partitions are written to hidden temp files and published only when every
-    bucket passed the clean contract; otherwise nothing is published.
+    bucket passed the clean contract; otherwise nothing is published. ``publish`` names
+    the partitions to publish (a run that selected only one of them leaves the other as it was).
     """
     files = find_files(day_dir, entity)
     rng = np.random.default_rng(0)  # split points only balance memory; outputs never depend on them
@@ -246,8 +249,9 @@ def stream_entity(
             contract = _merge_contracts(contracts)
             stats = _merge_stats(parts, combos, header_stats)
             if contract.passed and conservation_holds(stats):
-                clean_out.commit()
-                quarantine_out.commit()
+                for kind, writer in (("clean", clean_out), ("quarantine", quarantine_out)):
+                    if kind in publish:
+                        writer.commit()
     return StreamOutcome(stats, contract, CLEAN_SCHEMAS[entity.name], QUARANTINE_SCHEMAS[entity.name], len(bucket_ids))
 
 
