@@ -172,7 +172,7 @@ def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.
     columns.update(
         extra_columns=rows.column("extra_columns"),
         reject_reason=reasons,
-        source_file=rows.column("source_file"),
+        source_file=rows.column("source_file").cast(pa.string()),  # dictionary-encoded when spilled
         source_line=rows.column("source_line"),
         raw_text=pa.nulls(n, pa.string()),
     )
