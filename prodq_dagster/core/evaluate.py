@@ -59,9 +59,14 @@ def _ingest_date_mismatch(table: pa.Table, day: date) -> np.ndarray:
     return _mask(nz.by_dictionary(_col(table, "ingest_date"), mismatch))
 
 
-def _orphan(customer_id: pa.Array, master_ids: pa.Array) -> np.ndarray:
-    known = pc.is_in(customer_id, value_set=master_ids)
-    return ~_mask(pc.and_(pc.is_valid(customer_id), known))
+def _in_master(customer_id: pa.Array, master_ids: pa.Array) -> tuple[np.ndarray, pa.DictionaryArray]:
+    """(orphan mask, the customer ids as a dictionary over the master; null for orphans).
+
+    Clean rows are never orphans, so the clean column loses nothing by the encoding, and
+    putting it in key order moves 4-byte indices instead of strings (half the time).
+    """
+    position = pc.index_in(customer_id, value_set=master_ids)
+    return ~_present(position), pa.DictionaryArray.from_arrays(position, master_ids)
 
 
 def evaluate_customers(table: pa.Table, day: date, master_ids: pa.Array | None = None) -> Evaluation:
@@ -114,7 +119,7 @@ def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
     platform_ok = _present(platform)
     time_ok = _present(event_time)
     type_ok = _present(event_type)
-    orphan = _orphan(customer_id, master_ids)
+    orphan, known_customer = _in_master(customer_id, master_ids)
     session_ok = _present(session_id)
     reasons = {
         "missing_event_id": ~_present(event_id),
@@ -131,7 +136,7 @@ def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
     duration_ms = pc.cast(pc.round(pc.if_else(pa.array(duration_ok), duration, pa.scalar(None, pa.float64()))), pa.int64())
     columns = {
         "event_id": event_id,
-        "customer_id": customer_id,
+        "customer_id": known_customer,
         "event_time_utc": event_time,
         "event_type": event_type,
         "platform": platform,
@@ -158,7 +163,7 @@ def evaluate_orders(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
     needs_positive = _mask(pc.is_in(status, value_set=pa.array(["paid", "refunded", "chargeback"])))
     time_ok = _present(order_time)
     currency_ok = _present(currency)
-    orphan = _orphan(customer_id, master_ids)
+    orphan, known_customer = _in_master(customer_id, master_ids)
     reasons = {
         "missing_order_id": ~_present(order_id),
         "invalid_order_time": ~time_ok,
@@ -172,7 +177,7 @@ def evaluate_orders(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
     }
     columns = {
         "order_id": order_id,
-        "customer_id": customer_id,
+        "customer_id": known_customer,
         "order_time_utc": order_time,
         "amount": amount,
         "currency": currency,
