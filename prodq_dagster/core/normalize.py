@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -81,8 +82,12 @@ def snake_case(values: pa.Array) -> pa.Array:
 
 def number(values: pa.Array) -> pa.Array:
     """Finite decimal numbers (``120000``, ``1.2e5``) as float64; null where not numeric."""
-    ok = pc.fill_null(pc.match_substring_regex(values, _NUMBER), False)
-    return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.float64())
+    # Plain digit strings (nearly every row) are numbers without the regex, which cost five times as much.
+    ok = pc.fill_null(pc.ascii_is_decimal(values), False).to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(~ok & pc.is_valid(values).to_numpy(zero_copy_only=False))
+    if len(rest):
+        ok[rest] = pc.fill_null(pc.match_substring_regex(values.take(pa.array(rest)), _NUMBER), False).to_numpy(zero_copy_only=False)
+    return pc.cast(pc.if_else(pa.array(ok), values, pa.scalar(None, pa.string())), pa.float64())
 
 
 def money(values: pa.Array) -> tuple[pa.Array, pa.Array]:
