@@ -263,3 +263,20 @@ def test_io_manager_loads_a_partition_as_pandas(paths, instance):
     )
     with pytest.raises(dg.Failure, match="2025-12-11"):
         manager.load_input(missing)
+
+
+def test_an_unreadable_events_file_still_materializes_the_orders(paths, instance):
+    _generate_normal_day(paths.raw_dir)
+    day_dir = Path(paths.raw_dir) / f"ingest_date={DAY}"
+    for plain in day_dir.glob("events*.csv"):
+        plain.unlink()
+    (day_dir / "events_raw.csv.gz").write_bytes(b"this is not gzip data")
+
+    result = materialize_day(paths, DAY, instance)
+    assert not result.success
+    [failure] = [e for e in result.get_step_failure_events() if e.step_key == FACTS_STEP]
+    assert "events_raw.csv.gz" in failure.event_specific_data.error.message
+    materialized = set(_materializations(result))
+    assert {"clean_orders", "quarantine_orders"} <= materialized
+    assert not {"clean_events", "quarantine_events", "daily_metrics"} & materialized
+    assert not _part(paths.out_dir, "clean", "events").exists()
