@@ -9,6 +9,7 @@ import pytest
 
 from prodq_dagster.core import normalize as nz
 from prodq_dagster.core import vocab
+from prodq_dagster.core.contract import NULL_MARKERS as CONTRACT_NULL_MARKERS
 from prodq_dagster_tests.test_core_support import (
     CUSTOMERS,
     EVENTS,
@@ -93,6 +94,30 @@ def test_customer_status_vocabulary(tmp_path, raw, expected):
 def test_null_markers_are_missing(marker):
     out = nz.text(pa.array([marker, " keep ", "NA"], pa.string())).to_pylist()
     assert out == [None, "keep", "NA"]
+
+
+def test_text_equals_trim_then_marker_lookup_on_every_shape():
+    """The fast path (markers looked up only among short values, nulls set in a new
+    validity bitmap) gives exactly the plain definition, also on sliced arrays."""
+    import random
+
+    import pyarrow.compute as pc
+
+    def plain(values):
+        trimmed = pc.utf8_trim_whitespace(values)
+        marker = pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(sorted(CONTRACT_NULL_MARKERS)))
+        return pc.if_else(pc.fill_null(marker, True), pa.scalar(None, pa.string()), trimmed)
+
+    pool = ["", " ", "null", "NULL", " NuLl ", "n/a", "N/A", "-", " - ", "nan", "NaN", "none", "None ",
+            "abc", " abc ", "\u00a0x\u00a0", "x\x1f", "é", "nul", "nulls", "--", None, "1234", "C0001", "na"]
+    rng = random.Random(7)
+    for _ in range(300):
+        values = pa.array([rng.choice(pool) for _ in range(rng.randint(0, 40))], pa.string())
+        start = rng.randint(0, len(values))
+        for array in (values, values.slice(start, rng.randint(0, len(values) - start))):
+            out = nz.text(array)
+            out.validate(full=True)
+            assert out.equals(plain(array)), array.to_pylist()
 
 
 @pytest.mark.parametrize("marker", NULL_MARKERS)

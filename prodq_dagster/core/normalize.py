@@ -17,6 +17,9 @@ def _case_variants(word: str) -> set[str]:
 
 # Every case spelling of every marker, so the test needs no lower-casing pass.
 _NULL_SET = pa.array(sorted(set().union(*(_case_variants(m) for m in NULL_MARKERS))), pa.string())
+_MARKER_MAX_BYTES = max(len(m.encode()) for m in NULL_MARKERS)
+_MARKER_LENGTH = np.isin(np.arange(_MARKER_MAX_BYTES + 1), [len(m.encode()) for m in NULL_MARKERS])
+_MARKER_FIRST_BYTE = np.isin(np.arange(256), [v.encode()[0] for v in _NULL_SET.to_pylist() if v])
 _NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 # Money: optional sign, up to 16 integer digits, up to 18 decimals (decimal128(38, 18) fits).
 _MONEY = r"^[+-]?\d{1,16}(?:\.\d{0,18})?$|^[+-]?\.\d{1,18}$"
@@ -31,8 +34,31 @@ _WIDE_MONEY = pa.decimal128(38, 18)
 def text(values: pa.Array) -> pa.Array:
     """Trim whitespace; values equal to a null marker (case-folded) become null."""
     trimmed = pc.utf8_trim_whitespace(values)
-    is_marker = pc.is_in(trimmed, value_set=_NULL_SET)
-    return pc.if_else(pc.fill_null(is_marker, True), pa.scalar(None, pa.string()), trimmed)
+    if trimmed.type != pa.string() or not isinstance(trimmed, pa.Array):
+        is_marker = pc.is_in(trimmed, value_set=_NULL_SET)
+        return pc.if_else(pc.fill_null(is_marker, True), pa.scalar(None, pa.string()), trimmed)
+    # Only values as long as a marker can be one: the lookup runs on those few rows, and
+    # the markers become nulls in a new validity bitmap over the same string buffers.
+    offsets = np.frombuffer(trimmed.buffers()[1], dtype=np.int32, count=len(trimmed) + 1, offset=trimmed.offset * 4)
+    lengths = np.diff(offsets)
+    short = np.flatnonzero(lengths <= _MARKER_MAX_BYTES)
+    short = short[_MARKER_LENGTH[lengths[short]]]
+    data = np.frombuffer(trimmed.buffers()[2] or b"", dtype=np.uint8)
+    if len(short) and len(data):
+        first = data[np.minimum(offsets[short], len(data) - 1)]
+        short = short[(lengths[short] == 0) | _MARKER_FIRST_BYTE[first]]
+    is_marker = pc.fill_null(pc.is_in(trimmed.take(pa.array(short)), value_set=_NULL_SET), False)
+    markers = short[is_marker.to_numpy(zero_copy_only=False)]
+    if len(markers) == 0:
+        return trimmed
+    valid = pc.is_valid(trimmed).to_numpy(zero_copy_only=False)
+    valid[markers] = False
+    buffers = trimmed.buffers()
+    return pa.Array.from_buffers(
+        pa.string(),
+        len(trimmed),
+        [pa.py_buffer(np.packbits(valid, bitorder="little")), buffers[1].slice(trimmed.offset * 4), buffers[2]],
+    )
 
 
 def by_dictionary(values: pa.Array, transform) -> pa.Array:
