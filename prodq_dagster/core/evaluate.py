@@ -100,11 +100,11 @@ def evaluate_customers(table: pa.Table, day: date, master_ids: pa.Array | None =
 
 
 def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluation:
-    event_id = nz.text(_col(table, "event_id"))
-    customer_id = nz.text(_col(table, "customer_id"))
     event_time_raw = nz.text(_col(table, "event_time"))
     pool = ThreadPoolExecutor(max_workers=1)
     pending_time = pool.submit(parse_utc, event_time_raw)  # overlaps with the columns below
+    event_id = nz.text(_col(table, "event_id"))
+    customer_id = nz.text(_col(table, "customer_id"))
     _, event_type = nz.category(_col(table, "event_type"), vocab.EVENT_TYPE, fold=nz.snake_case)
     platform_raw, platform = nz.category(_col(table, "platform"), vocab.PLATFORM)
     session_id = nz.text(_col(table, "session_id"))

@@ -137,7 +137,8 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending_clean = pool.submit(lambda: pa.table(clean_cols).take(pa.array(clean_rows)).cast(CLEAN_SCHEMAS[entity.name]))
         bad = pa.array(is_bad)
-        reasons = _reason_strings(reject_bits, reject_codes, prefix=missing_cols).filter(bad)
+        # Built for the quarantined rows only (a few percent of the bucket).
+        reasons = _reason_strings(reject_bits[is_bad], reject_codes, prefix=missing_cols.filter(bad))
         quarantine = _quarantine_table(entity, table.filter(bad), reasons, pk.filter(bad))
         quarantine = pa.concat_tables([_malformed_quarantine(raw), quarantine])
         clean = pending_clean.result()
