@@ -3,7 +3,8 @@
 The primary keys are sorted once (``keysort.sort_runs``); that order groups the
 keys and is also the order of the clean file. Only rows whose key occurs more than
 once can be duplicates of either kind, so the expensive work (joining whole rows,
-content hashes, sorting by the ranking) touches those rows only. Ties are broken by
+content hashes, sorting by the ranking) touches those rows only, and it is done once
+for both kinds (``RepeatedRows``). Ties are broken by
 a hash of the row's content, never by file position, so shuffled input gives
 identical output.
 """
@@ -64,35 +65,53 @@ def joined_rows(table: pa.Table, columns: list[str], trim: bool) -> pa.Array:
     return pc.binary_join_element_wise(*parts, _SEP, null_handling="replace", null_replacement="\x00")
 
 
-def content_hash(table: pa.Table, columns: list[str]) -> np.ndarray:
-    """A stable 64-bit hash of each row's trimmed content (deterministic across runs)."""
-    if table.num_rows == 0:
-        return np.zeros(0, dtype=np.uint64)
-    joined = joined_rows(table, columns, trim=True)
-    return pd.util.hash_array(np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object))
+@dataclass
+class RepeatedRows:
+    """The rows whose key occurs more than once (the only rows either kind of duplicate can
+    involve), compared once on their trimmed content for both dedupe steps."""
+
+    rows: np.ndarray  # row numbers, ascending
+    dropped: np.ndarray  # mask over all rows: full-row duplicates to drop
+    content_hash: np.ndarray  # per entry of ``rows``: stable 64-bit hash of the trimmed content
+
+    @classmethod
+    def of(cls, table: pa.Table, columns: list[str], groups: KeyGroups) -> "RepeatedRows":
+        rows = np.flatnonzero(groups.repeated())
+        dropped = np.zeros(table.num_rows, dtype=bool)
+        if len(rows) == 0:
+            return cls(rows, dropped, np.zeros(0, dtype=np.uint64))
+        subset = table.take(pa.array(rows))
+        content = pc.dictionary_encode(joined_rows(subset, columns, trim=True))
+        same = content.indices.to_numpy(zero_copy_only=False)
+        # Hashing each distinct content once; a string's hash does not depend on its neighbours.
+        hashes = pd.util.hash_array(np.asarray(content.dictionary.to_numpy(zero_copy_only=False), dtype=object))[same]
+        dropped[_full_row_losers(subset, columns, rows, same)] = True
+        return cls(rows, dropped, hashes)
+
+    def hashes_of(self, rows: np.ndarray) -> np.ndarray:
+        """Content hashes of ``rows`` (each one of ``self.rows``)."""
+        return self.content_hash[np.searchsorted(self.rows, rows)]
 
 
-def full_row_duplicates(table: pa.Table, columns: list[str], groups: KeyGroups) -> np.ndarray:
-    """Mask of rows to drop: equal to another row on every column after trimming whitespace.
-
-    One row of each set of equal rows is kept: the one whose untrimmed text sorts first.
-    """
-    drop = np.zeros(table.num_rows, dtype=bool)
-    candidates = np.flatnonzero(groups.repeated())
-    if len(candidates) == 0:
-        return drop
-    subset = table.take(pa.array(candidates))
-    trimmed = pc.dictionary_encode(joined_rows(subset, columns, trim=True)).indices.to_numpy(zero_copy_only=False)
-    frame = pd.DataFrame({"row": candidates, "same": trimmed, "raw": joined_rows(subset, columns, trim=False).to_pylist()})
-    frame = frame[frame["same"].duplicated(keep=False)].sort_values(["same", "raw"], kind="stable")
-    drop[frame["row"].to_numpy()[frame["same"].duplicated().to_numpy()]] = True
-    return drop
+def _full_row_losers(subset: pa.Table, columns: list[str], rows: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Rows equal to another row on every column after trimming whitespace, but one per set:
+    the one whose untrimmed text sorts first is kept."""
+    counts = np.bincount(same)
+    equal = np.flatnonzero(counts[same] > 1)
+    if len(equal) == 0:
+        return np.zeros(0, dtype=np.int64)
+    raw = joined_rows(subset.take(pa.array(equal)), columns, trim=False)
+    # Arrow's sort is stable and compares UTF-8 bytes, which orders as code points do.
+    order = pc.sort_indices(pa.table({"same": same[equal], "raw": raw}), [("same", "ascending"), ("raw", "ascending")])
+    order = order.to_numpy(zero_copy_only=False)
+    ordered_same = same[equal][order]
+    later = np.concatenate(([False], ordered_same[1:] == ordered_same[:-1]))
+    return rows[equal[order[later]]]
 
 
 def id_losers(
-    table: pa.Table,
-    columns: list[str],
     groups: KeyGroups,
+    repeated: RepeatedRows,
     candidates: np.ndarray,
     rank_keys: list[np.ndarray],
 ) -> np.ndarray:
@@ -112,7 +131,7 @@ def id_losers(
         frame[f"k{i}"] = key[rows]
         sort_cols.append(f"k{i}")
         ascending.append(False)
-    frame["tiebreak"] = content_hash(table.take(pa.array(rows)), columns)
+    frame["tiebreak"] = repeated.hashes_of(rows)
     frame = frame.sort_values(sort_cols + ["tiebreak"], ascending=ascending + [True], kind="stable")
     losers[frame["row"].to_numpy()[frame["group"].duplicated().to_numpy()]] = True
     return losers

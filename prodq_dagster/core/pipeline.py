@@ -108,13 +108,17 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
 
     if master_ids is None:
         master_ids = pa.array([], pa.string())
-    # pyarrow kernels release the GIL: sorting the keys overlaps with evaluating the rules.
+    # pyarrow kernels release the GIL: sorting the keys and comparing the rows of repeated
+    # keys overlap with evaluating the rules.
+    def group_and_compare() -> tuple[dedupe.KeyGroups, dedupe.RepeatedRows]:
+        groups = dedupe.KeyGroups.of(pc.utf8_trim_whitespace(table.column(entity.primary_key).combine_chunks()))
+        return groups, dedupe.RepeatedRows.of(table, contract, groups)
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        keys = pc.utf8_trim_whitespace(table.column(entity.primary_key).combine_chunks())
-        pending_groups = pool.submit(dedupe.KeyGroups.of, keys)
+        pending_groups = pool.submit(group_and_compare)
         ev = evaluate(entity, table, day, master_ids)
-        groups = pending_groups.result()
-    dropped = dedupe.full_row_duplicates(table, contract, groups)
+        groups, repeated = pending_groups.result()
+    dropped = repeated.dropped
     reject_codes = [r.code for r in rules_for(entity.name, Action.REJECT) if r.code not in _READ_CODES]
     warn_codes = [r.code for r in rules_for(entity.name, Action.WARN)]
     missing_cols = table.column("missing_columns").combine_chunks()
@@ -123,7 +127,7 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
 
     pk = ev.columns[entity.primary_key]
     candidates = pc.is_valid(pk).to_numpy(zero_copy_only=False) & ~dropped
-    losers = dedupe.id_losers(table, contract, groups, candidates, [~has_reject] + ev.rank_keys)
+    losers = dedupe.id_losers(groups, repeated, candidates, [~has_reject] + ev.rank_keys)
     reject_bits |= losers.astype(np.uint64) << np.uint64(reject_codes.index(entity.duplicate_reason))
     is_bad = (has_reject | losers) & ~dropped
     is_good = ~(has_reject | losers | dropped)
