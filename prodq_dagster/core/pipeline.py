@@ -99,8 +99,33 @@ def _malformed_quarantine(raw: RawData) -> pa.Table:
     return table.sort_by([("raw_text", "ascending"), ("source_file", "ascending"), ("source_line", "ascending")])
 
 
+@dataclass
+class SplitEntity:
+    """One entity-day decided row by row, before its clean table is built.
+
+    ``result`` puts the clean rows in primary-key order (the sort made for dedupe) with
+    one take, which filters and sorts together. The streaming path calls it in the
+    thread that validates and writes, so evaluating the next bucket does not wait for it.
+    """
+
+    entity: str
+    clean_columns: pa.Table
+    clean_rows: np.ndarray
+    quarantine: pa.Table
+    stats: dict
+
+    def result(self) -> EntityResult:
+        clean = self.clean_columns.take(pa.array(self.clean_rows)).cast(CLEAN_SCHEMAS[self.entity])
+        return EntityResult(self.entity, clean, self.quarantine, self.stats)
+
+
 def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) -> EntityResult:
     """Evaluate, dedupe and split one entity-day of raw records."""
+    return split_entity(raw, day, master_ids).result()
+
+
+def split_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) -> SplitEntity:
+    """Evaluate and dedupe one entity-day: the quarantine table, the clean rows and the stats."""
     entity: Entity = raw.entity
     table = raw.table
     n = table.num_rows
@@ -135,23 +160,18 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
     warn_bits = _bits(ev.reasons, warn_codes, n)
     clean_cols = {name: arr for name, arr in ev.columns.items()}
     clean_cols["warn_reason"] = _reason_strings(warn_bits, warn_codes)
-    # One take in primary-key order (the sort made for dedupe) does filter and sort together;
-    # it runs in a thread while the quarantine table is built.
     clean_rows = groups.order[is_good[groups.order]]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending_clean = pool.submit(lambda: pa.table(clean_cols).take(pa.array(clean_rows)).cast(CLEAN_SCHEMAS[entity.name]))
-        bad = pa.array(is_bad)
-        # Built for the quarantined rows only (a few percent of the bucket).
-        reasons = _reason_strings(reject_bits[is_bad], reject_codes, prefix=missing_cols.filter(bad))
-        quarantine = _quarantine_table(entity, table.filter(bad), reasons, pk.filter(bad))
-        quarantine = pa.concat_tables([_malformed_quarantine(raw), quarantine])
-        clean = pending_clean.result()
+    bad = pa.array(is_bad)
+    # Built for the quarantined rows only (a few percent of the bucket).
+    reasons = _reason_strings(reject_bits[is_bad], reject_codes, prefix=missing_cols.filter(bad))
+    quarantine = _quarantine_table(entity, table.filter(bad), reasons, pk.filter(bad))
+    quarantine = pa.concat_tables([_malformed_quarantine(raw), quarantine])
 
     warn_counts = {code: int(ev.reasons[code][is_good].sum()) for code in warn_codes}
     combinations = combination_counts(quarantine.column("reject_reason").combine_chunks())
     stats = {
         "total": n + raw.malformed.num_rows,
-        "clean": clean.num_rows,
+        "clean": len(clean_rows),
         "quarantine": quarantine.num_rows,
         "dropped_duplicates": int(dropped.sum()),
         "malformed": raw.malformed.num_rows,
@@ -165,7 +185,7 @@ def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) 
         "encoding_repaired_files": raw.repaired_encoding_files,
         "null_counts": {name: int((mask & ~dropped).sum()) for name, mask in ev.missing.items()},
     }
-    return EntityResult(entity.name, clean, quarantine, stats)
+    return SplitEntity(entity.name, pa.table(clean_cols), clean_rows, quarantine, stats)
 
 
 def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.Array) -> pa.Table:

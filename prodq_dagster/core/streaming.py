@@ -6,9 +6,9 @@ its primary key: buckets are key ranges (split points from a sample of keys), an
 rows without a key join the last range, where they sort last; each bucket is spilled
 to its own Arrow IPC file and read back through a memory map. Every row of one key
 lands in one bucket, so dedupe inside a bucket is exact, and buckets in key order,
-each sorted by ``process_entity``, give files sorted by primary key. One bucket is processed while
-the previous one is validated and written: memory is bounded by a few blocks and
-buckets, not by the day. The result is identical to processing the whole day in
+each sorted by ``split_entity``, give files sorted by primary key. One bucket is evaluated while
+the previous one is put in key order, validated and written: memory is bounded by a few
+blocks and buckets, not by the day. The result is identical to processing the whole day in
 memory (a test compares them).
 """
 
@@ -34,7 +34,7 @@ import pyarrow.ipc as ipc
 from . import normalize as nz
 from .contract import Entity
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
-from .pipeline import combination_counts, count_codes, process_entity, top_combinations
+from .pipeline import combination_counts, count_codes, split_entity, top_combinations
 from .reader import (
     FileHeader,
     RawData,
@@ -234,21 +234,23 @@ def stream_entity(
         def run_bucket(i: int, b: int):
             table = spilled.read(b) if spilled.writers else empty_records(entity)
             raw = RawData(entity, table, all_malformed if i == 0 else empty_malformed(), names_seen)
-            return process_entity(raw, day, master_ids)
+            return split_entity(raw, day, master_ids)
 
         def consume(future) -> None:
-            result = future.result()
-            contracts.append(validate_clean(entity.name, result.clean))
+            result = future.result().result()  # the clean take runs here, beside the next bucket
+            # The contract is checked while the same rows are written (publishing waits for both).
+            contract = checker.submit(validate_clean, entity.name, result.clean)
             parts.append(result.stats)
             combos.update(combination_counts(result.quarantine.column("reject_reason").combine_chunks()))
             clean_out.write(result.clean)
             quarantine_out.write(result.quarantine)
+            contracts.append(contract.result())
 
         # One worker processes the next bucket while this thread validates and writes the
         # previous one (pyarrow releases the GIL), so at most two buckets are in memory.
         # Two buckets processed side by side measured no faster on two cores (each bucket
         # already overlaps its timestamp parsing and key sort) and used more memory.
-        with clean_out, quarantine_out, ThreadPoolExecutor(max_workers=1) as pool:
+        with clean_out, quarantine_out, ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=1) as checker:
             pending: deque = deque()
             for i, b in enumerate(bucket_ids):
                 pending.append(pool.submit(run_bucket, i, b))
