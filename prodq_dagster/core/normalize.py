@@ -39,11 +39,12 @@ def text(values: pa.Array) -> pa.Array:
         return pc.if_else(pc.fill_null(is_marker, True), pa.scalar(None, pa.string()), trimmed)
     # Only values as long as a marker can be one: the lookup runs on those few rows, and
     # the markers become nulls in a new validity bitmap over the same string buffers.
-    offsets = np.frombuffer(trimmed.buffers()[1], dtype=np.int32, count=len(trimmed) + 1, offset=trimmed.offset * 4)
+    buffers = trimmed.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32, count=len(trimmed) + 1, offset=trimmed.offset * 4)
     lengths = np.diff(offsets)
     short = np.flatnonzero(lengths <= _MARKER_MAX_BYTES)
     short = short[_MARKER_LENGTH[lengths[short]]]
-    data = np.frombuffer(trimmed.buffers()[2] or b"", dtype=np.uint8)
+    data = np.frombuffer(buffers[2] or b"", dtype=np.uint8)
     if len(short) and len(data):
         first = data[np.minimum(offsets[short], len(data) - 1)]
         short = short[(lengths[short] == 0) | _MARKER_FIRST_BYTE[first]]
@@ -53,7 +54,6 @@ def text(values: pa.Array) -> pa.Array:
         return trimmed
     valid = pc.is_valid(trimmed).to_numpy(zero_copy_only=False)
     valid[markers] = False
-    buffers = trimmed.buffers()
     return pa.Array.from_buffers(
         pa.string(),
         len(trimmed),

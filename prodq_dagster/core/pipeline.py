@@ -1,8 +1,10 @@
 """Process one entity-day: raw text -> evaluated rows -> dedupe -> clean / quarantine split.
 
-``process_entity`` is the single entry point the Dagster assets call. Its result
-carries the two output tables and the load statistics (conservation terms, reason
-counts, schema drift) that metrics and the validation report are built from.
+``process_entity`` processes one entity-day in memory; ``split_entity`` stops before
+the clean take so that the streaming path (``streaming.py``) can make it in its writing
+thread. The result carries the two output tables and the load statistics
+(conservation terms, reason counts, schema drift) that metrics and the validation
+report are built from.
 """
 
 from __future__ import annotations
