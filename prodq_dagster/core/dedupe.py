@@ -100,11 +100,11 @@ def _full_row_losers(subset: pa.Table, columns: list[str], rows: np.ndarray, sam
     equal = np.flatnonzero(counts[same] > 1)
     if len(equal) == 0:
         return np.zeros(0, dtype=np.int64)
-    raw = joined_rows(subset.take(pa.array(equal)), columns, trim=False)
+    same, raw = same[equal], joined_rows(subset.take(pa.array(equal)), columns, trim=False)
     # Arrow's sort is stable and compares UTF-8 bytes, which orders as code points do.
-    order = pc.sort_indices(pa.table({"same": same[equal], "raw": raw}), [("same", "ascending"), ("raw", "ascending")])
+    order = pc.sort_indices(pa.table({"same": same, "raw": raw}), [("same", "ascending"), ("raw", "ascending")])
     order = order.to_numpy(zero_copy_only=False)
-    ordered_same = same[equal][order]
+    ordered_same = same[order]
     later = np.concatenate(([False], ordered_same[1:] == ordered_same[:-1]))
     return rows[equal[order[later]]]
 
