@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 
 import pyarrow as pa
 import pytest
 
 from prodq_dagster.core.outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
-from prodq_dagster.core.reader import iter_file_blocks, read_entity, read_file
+from prodq_dagster.core.reader import _fill, iter_file_blocks, read_entity, read_file
 from prodq_dagster_tests.test_core_support import (
     CUSTOMERS,
     D,
@@ -301,6 +302,27 @@ def test_stray_quote_line_judged_the_same_whatever_the_other_lines(tmp_path):
 
 
 # ---------------------------------------------------------------------------- block reading
+
+
+def test_fill_refills_a_spare_buffer_in_place_unless_it_is_exported():
+    data = bytes(range(256)) * 40
+    spare = bytearray(b"x" * 9000)
+    filled = _fill(io.BytesIO(data), 8000, b"head", spare)
+    assert filled is spare and filled == b"head" + data[:8000]
+    # A short read (end of file) shrinks the refilled buffer to what was read.
+    assert _fill(io.BytesIO(data[:100]), 8000, b"", filled) == data[:100]
+
+    exported = bytearray(b"y" * 9000)
+    view = memoryview(exported)  # as pyarrow's parse threads may still hold a block
+    fresh = _fill(io.BytesIO(data), 8000, b"head", exported)
+    assert fresh is not exported and fresh == b"head" + data[:8000]
+    assert exported == b"y" * 9000  # never written while exported
+    view.release()
+    # Too small to be worth resizing, or the prefix itself: a new buffer.
+    small = bytearray(10)
+    assert _fill(io.BytesIO(data), 8000, b"", small) is not small
+    prefix = bytearray(b"p" * 8000)
+    assert _fill(io.BytesIO(data), 100, prefix, prefix) == bytes(prefix) + data[:100]
 
 
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])

@@ -413,9 +413,34 @@ def _record_cut(buffer: bytearray, max_tries: int = 64) -> tuple[int, int | None
     return None
 
 
-def _fill(handle, size: int, prefix: bytes) -> bytearray:
-    """``prefix`` followed by up to ``size`` bytes read from ``handle``, in one allocation."""
-    buffer = bytearray(len(prefix) + size)
+def _reusable(spare: bytearray | None, prefix: bytes, total: int) -> bytearray | None:
+    """``spare`` resized to ``total`` bytes, or None when it cannot serve: missing, the
+    prefix itself, less than half the size, or still exported (pyarrow's parse threads
+    may hold a block a moment after its fast path failed; resizing then raises)."""
+    if spare is None or spare is prefix or 2 * len(spare) < total:
+        return None
+    try:
+        spare.append(0)  # a resize, refused while anything exports the buffer
+        if len(spare) < total:
+            spare.extend(bytes(total - len(spare)))
+        del spare[total:]
+    except BufferError:
+        return None
+    return spare
+
+
+def _fill(handle, size: int, prefix: bytes, spare: bytearray | None = None) -> bytearray:
+    """``prefix`` followed by up to ``size`` bytes read from ``handle``, in one buffer.
+
+    ``spare``, a buffer whose contents are no longer needed, is refilled in place when it
+    can be: a fresh block-sized buffer costs a page fault per 4 KiB on first touch, which
+    measured about twice the read itself (1.5-1.9 s against 0.55 s for a 1.1 GB file).
+    Refilling only moves the buffer's end, so its memory is kept.
+    """
+    total = len(prefix) + size
+    buffer = _reusable(spare, prefix, total)
+    if buffer is None:
+        buffer = bytearray(total)
     buffer[: len(prefix)] = prefix
     view = memoryview(buffer)
     filled = len(prefix)
@@ -457,12 +482,13 @@ def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: 
             return
         line = 2
         at_end = False
+        spare: bytearray | None = None  # the buffer of the block parsed last, refilled by the next read
 
         def read_more(size: int) -> None:
-            nonlocal buffer, at_end
+            nonlocal buffer, at_end, spare
             before = len(buffer)
             try:
-                buffer = _fill(handle, size, buffer)
+                buffer, spare = _fill(handle, size, buffer, spare), None
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
             at_end = len(buffer) - before < size
@@ -492,7 +518,8 @@ def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: 
             table, scan, repaired = _parse_body(buffer, names, line, path, counts)
             line += counts.newlines
             records, malformed = _to_records(table, scan, names, entity, source_name)
-            buffer = bytearray(rest)
+            # The parsed records are copies: this block's buffer can take the next block.
+            spare, buffer = buffer, bytearray(rest)
             del table, scan
             yield records, malformed, repaired
 
