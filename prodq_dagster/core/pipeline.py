@@ -22,6 +22,7 @@ from . import dedupe
 from . import normalize as nz
 from .contract import Entity
 from .evaluate import evaluate
+from .gather import take_rows
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
 from .reader import RawData
 from .rules import CODE_ORDER, Action, rules_for
@@ -117,7 +118,7 @@ class SplitEntity:
     stats: dict
 
     def result(self) -> EntityResult:
-        clean = self.clean_columns.take(pa.array(self.clean_rows)).cast(CLEAN_SCHEMAS[self.entity])
+        clean = take_rows(self.clean_columns, self.clean_rows).cast(CLEAN_SCHEMAS[self.entity])
         return EntityResult(self.entity, clean, self.quarantine, self.stats)
 
 
