@@ -15,7 +15,8 @@ own process (wall time and peak RSS from ``wait4``):
               chain with all checks, as a user runs it.
 
 and prints a table with the ratios end-to-end/floor and (end-to-end - empty)/floor.
-Each measurement is the median of ``--repeat`` runs (default 3; every run is listed).
+Each measurement is the median of ``--repeat`` runs (default 3; every run is listed), and
+the three take turns round by round, so a drift of the machine's speed hits them alike.
 ``--scaling`` repeats that for several day sizes (customers 1% of the events, at most
 50,000; orders 10%) and draws wall time and peak RSS against events per day.
 ``--days K --workers W`` times a K-day range with ``--workers 1`` and ``--workers W``
@@ -73,15 +74,21 @@ def dagster_env(home: Path) -> dict:
     return dict(os.environ, DAGSTER_HOME=str(home))
 
 
-def run_repeated(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[float, float, list[float]]:
-    """(median wall s, largest peak RSS MB, every wall s) over ``repeat`` runs of a command.
+def run_by_turns(commands: dict, repeat: int) -> dict:
+    """``{name: (cmd, env)}`` -> ``{name: (median wall s, largest peak RSS MB, every wall s)}`` over ``repeat`` rounds.
 
-    This machine's speed drifts by 20-30% from one minute to the next: one run per
-    measurement can move a ratio by a whole unit, so each one is the median of several.
+    This machine's speed drifts by 20-30% from one minute to the next (and, in some hours,
+    by 2x): one run per measurement can move a ratio by a whole unit, so each one is the
+    median of several, and the commands take turns round by round, so a drift hits all alike.
     """
-    runs = [run_measured(cmd, env) for _ in range(repeat)]
-    walls = [wall for wall, _ in runs]
-    return statistics.median(walls), max(rss for _, rss in runs), walls
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, (cmd, env) in commands.items():
+            runs[name].append(run_measured(cmd, env))
+    return {
+        name: (statistics.median(w for w, _ in got), max(rss for _, rss in got), [w for w, _ in got])
+        for name, got in runs.items()
+    }
 
 
 def measure_day(events: int, customers: int, orders: int, work: Path, repeat: int = 3) -> dict:
@@ -102,10 +109,12 @@ def measure_day(events: int, customers: int, orders: int, work: Path, repeat: in
     env = dagster_env(work / "dagster_home")
     cli = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out), "--reports_dir", str(work / "reports")]
 
-    results = {}
-    results["floor"] = run_repeated([py, __file__, "--floor-only", str(day_dir), str(work / "floor")], repeat)
-    results["cli_empty"] = run_repeated(cli + ["--date", EMPTY_DAY], repeat, env)
-    results["cli_day"] = run_repeated(cli + ["--date", DAY], repeat, env)
+    commands = {
+        "floor": ([py, __file__, "--floor-only", str(day_dir), str(work / "floor")], None),
+        "cli_empty": (cli + ["--date", EMPTY_DAY], env),
+        "cli_day": (cli + ["--date", DAY], env),
+    }
+    results = run_by_turns(commands, repeat)
     table = {
         name: {
             "rows": rows if name != "cli_empty" else 0,
@@ -158,12 +167,7 @@ def measure_range(days: int, workers: int, events: int, work: Path, repeat: int 
         cmd = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out / "data"),
                "--start", start.isoformat(), "--end", DAY, "--workers", str(w)]
         commands[w] = (cmd, env)
-    # The two settings take turns, so a drift of this machine's speed hits both alike.
-    walls: dict[int, list[float]] = {w: [] for w in commands}
-    for _ in range(repeat):
-        for w, (cmd, env) in commands.items():
-            walls[w].append(run_measured(cmd, env)[0])
-    timings = {w: (statistics.median(runs), runs) for w, runs in walls.items()}
+    timings = {w: (wall, walls) for w, (wall, _, walls) in run_by_turns(commands, repeat).items()}
     identical = True
     for dataset in ("clean/events", "clean/orders", "clean/customers", "quarantine/events", "quarantine/orders",
                     "quarantine/customers", "master/customers", "metrics/daily_metrics", "metrics/hourly_events"):
