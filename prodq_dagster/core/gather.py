@@ -6,9 +6,9 @@ about 80-95 ms per 900k ids here. Cast to ``string_view``, each value is one 16-
 view that holds a string of up to 12 bytes inline (ids, codes) and points into the
 original bytes otherwise; the views are gathered as fixed-size values, one random read
 per row, and cast back to ``string`` in one sequential pass: 40-50 ms for the same ids.
-Rows that are already in order take pyarrow's path.
 pyarrow has no take for ``string_view`` itself, so the views are gathered as
-``fixed_size_binary(16)`` over the same buffers.
+``fixed_size_binary(16)`` over the same buffers. Rows that are already in order take
+pyarrow's path.
 """
 
 from __future__ import annotations
