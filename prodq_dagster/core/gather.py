@@ -34,7 +34,7 @@ def _take_text(values: pa.Array, indices: pa.Array) -> pa.Array:
 
 
 def _take_column(column: pa.ChunkedArray, indices: pa.Array) -> pa.ChunkedArray | pa.Array:
-    if pa.types.is_string(column.type) and column.num_chunks == 1 and len(indices):
+    if pa.types.is_string(column.type) and column.num_chunks == 1:
         return _take_text(column.chunk(0), indices)
     return column.take(indices)
 
