@@ -5,7 +5,8 @@
 
 Each day is one run of the ``prodq_daily`` job on the Dagster instance in
 ``$DAGSTER_HOME`` (default: ``.dagster_home`` in the project), so CLI runs show up
-in the UI. Exit codes: 0 success, 1 a run failed, 2 bad arguments (one line on stderr).
+in the UI. Exit codes: 0 success, 1 a run failed, 2 bad arguments (one line on stderr),
+3 an alert at or above the ``--fail-on`` severity fired.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_ALERTS = 0, 1, 2, 3
+FAIL_ON_LEVELS = ("none", "warning", "critical")
 NOT_RUN = "not run: an earlier day of the range failed (look-backs would be wrong)"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=os.cpu_count() or 1,
         help="days of a range processed in parallel processes (default: number of cores)",
+    )
+    parser.add_argument(
+        "--fail-on",
+        dest="fail_on",
+        choices=FAIL_ON_LEVELS,
+        default=os.environ.get("PRODQ_FAIL_ON") or "none",
+        help="exit 3 when an alert of this severity or higher fired (default: PRODQ_FAIL_ON, else none)",
     )
     parser.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     return parser
@@ -98,9 +107,23 @@ def prepare(args: argparse.Namespace, today: date) -> tuple[list[date], list[dat
     present = [d for d in days if (raw / f"ingest_date={d.isoformat()}").is_dir()]
     if not present:
         raise UsageError(f"no ingest_date=YYYY-MM-DD folder under {raw} for {days[0]}..{days[-1]}")
+    if args.fail_on not in FAIL_ON_LEVELS:
+        raise UsageError(f"--fail-on / PRODQ_FAIL_ON {args.fail_on!r} must be one of {', '.join(FAIL_ON_LEVELS)}")
     _check_writable(Path(args.out_dir), "--out_dir")
     _check_writable(Path(reports_dir(args)), "--reports_dir")
     return present, [d for d in days if d not in present]
+
+
+def customers_to_catch_up(args: argparse.Namespace, first_day: date) -> list[date]:
+    """Earlier raw customers days that were never processed into ``--out_dir``.
+
+    The customer master of a day holds every customer clean on or before it; without these
+    days their customers would be missing, and their events and orders counted as orphans.
+    """
+    from .core import storage
+    from .core.arrivals import master_history_gaps
+
+    return master_history_gaps(args.data_dir, storage.written_days(args.out_dir, "clean_customers"), first_day)
 
 
 def reports_dir(args: argparse.Namespace) -> str:
@@ -114,16 +137,27 @@ def configure_environment(args: argparse.Namespace, first_day: date) -> None:
     os.environ["PRODQ_RAW_DIR"] = str(Path(args.data_dir).resolve())
     os.environ["PRODQ_OUT_DIR"] = str(Path(args.out_dir).resolve())
     os.environ["PRODQ_REPORTS_DIR"] = str(Path(reports_dir(args)).resolve())
-    configured = date.fromisoformat(Settings.from_env().partitions_start)
+    # The CLI gates on alerts itself (--fail-on) after every day ran; its runs never fail on one.
+    os.environ["PRODQ_FAIL_ON"] = "none"
+    from .core.vocab import VocabularyError, load_vocabularies
+
+    try:
+        settings = Settings.from_env()
+        load_vocabularies(settings.vocab_dir or None)
+    except (ValueError, VocabularyError) as exc:
+        raise UsageError(str(exc)) from None
+    configured = date.fromisoformat(settings.partitions_start)
     if first_day < configured:
         os.environ["PRODQ_PARTITIONS_START"] = first_day.isoformat()
-    if not os.environ.get("DAGSTER_HOME"):
-        home = PROJECT_ROOT / ".dagster_home" if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd() / ".dagster_home"
+    home = Path(os.environ.get("DAGSTER_HOME") or (PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()) / ".dagster_home")
+    try:
         home.mkdir(parents=True, exist_ok=True)
         config = home / "dagster.yaml"
         if not config.exists():
             config.write_text("telemetry:\n  enabled: false\n")
-        os.environ["DAGSTER_HOME"] = str(home)
+    except OSError as exc:
+        raise UsageError(f"DAGSTER_HOME {home} cannot be created: {exc.strerror or exc}") from None
+    os.environ["DAGSTER_HOME"] = str(home.resolve())
 
 
 @contextlib.contextmanager
@@ -139,8 +173,21 @@ def partition_lock(out_dir: str, day: date):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def run_day(job, instance, day: date, verbose: bool, run_id: str | None = None, tags: dict[str, str] | None = None) -> tuple[bool, list[str]]:
-    """Materialize the whole chain for one partition; returns (success, failure messages)."""
+CUSTOMERS_ONLY = ("clean_customers", "quarantine_customers")
+
+
+def run_day(
+    job,
+    instance,
+    day: date,
+    verbose: bool,
+    run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    selection: tuple[str, ...] | None = None,
+) -> tuple[bool, list[str]]:
+    """Materialize the whole chain (or the ``selection``) for one partition; returns (success, failure messages)."""
+    import dagster as dg
+
     level = "DEBUG" if verbose else "WARNING"
     with partition_lock(os.environ["PRODQ_OUT_DIR"], day):
         result = job.execute_in_process(
@@ -150,6 +197,7 @@ def run_day(job, instance, day: date, verbose: bool, run_id: str | None = None, 
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
             run_id=run_id,
             tags=tags,
+            asset_selection=[dg.AssetKey(key) for key in selection] if selection else None,
         )
     errors = []
     for event in result.all_events:
@@ -237,6 +285,8 @@ def summarize_day(report_root: str, day: date) -> str:
             f"  {name:<10} in={s['total']:<9} clean={s['clean']:<9} quarantined={s['quarantine']:<8} "
             f"dropped_dupes={s['dropped_duplicates']:<6} top: {top or '-'}{feed}"
         )
+    if report.get("unmatched_files"):
+        lines.append(f"  unmatched files (no feed takes them): {', '.join(report['unmatched_files'])}")
     if alerts["alerts"]:
         for alert in alerts["alerts"]:
             lines.append(f"  ALERT {alert['type']} ({alert['severity']}): {alert['message']}")
@@ -252,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         days, missing = prepare(args, today)
-        configure_environment(args, days[0])
+        catch_up = customers_to_catch_up(args, days[0])
+        configure_environment(args, min([days[0], *catch_up]))
     except UsageError as exc:
         print(f"prodq: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -269,6 +320,21 @@ def main(argv: list[str] | None = None) -> int:
         fcntl.flock(init_lock, fcntl.LOCK_EX)
         with dg.DagsterInstance.get():
             pass
+    if catch_up:
+        print(
+            f"catching up the customer master: customers of {len(catch_up)} earlier day(s) were never processed "
+            f"({catch_up[0]}..{catch_up[-1]}); running their customers first",
+            flush=True,
+        )
+        job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
+        with dg.DagsterInstance.get() as instance:
+            for day in catch_up:
+                ok, errors = run_day(job, instance, day, args.verbose, selection=CUSTOMERS_ONLY)
+                if not ok:
+                    print(f"{day}  customers catch-up FAILED", flush=True)
+                    for error in errors:
+                        print(f"  {day}: {error}", file=sys.stderr, flush=True)
+                    return EXIT_RUN_FAILED
     if workers > 1:
         resume_gc()
         outcomes = run_range_parallel(days, workers, args.verbose)
@@ -294,4 +360,25 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {day}: {error}", file=sys.stderr, flush=True)
     for day in missing:
         print(f"{day}  no raw folder: skipped (missing day)")
-    return EXIT_RUN_FAILED if failed else EXIT_OK
+    if failed:
+        return EXIT_RUN_FAILED
+    gated = alerts_at_or_above(os.environ["PRODQ_REPORTS_DIR"], [d for d in days if outcomes[d][0]], args.fail_on)
+    if gated:
+        print(f"--fail-on {args.fail_on}: alerts at or above {args.fail_on} on {', '.join(str(d) for d in gated)}", file=sys.stderr)
+        return EXIT_ALERTS
+    return EXIT_OK
+
+
+def alerts_at_or_above(report_root: str, days: list[date], level: str) -> list[date]:
+    """The days whose alerts include one of severity ``level`` or higher (none for ``none``)."""
+    from .core.alerts import SEVERITY_RANK, worst_severity
+
+    if level == "none":
+        return []
+    gated = []
+    for day in days:
+        document = json.loads((Path(report_root) / f"ingest_date={day.isoformat()}" / "alerts.json").read_text())
+        worst = worst_severity(document)
+        if worst is not None and SEVERITY_RANK[worst] >= SEVERITY_RANK[level]:
+            gated.append(day)
+    return gated

@@ -12,6 +12,8 @@ import dagster as dg
 
 from .assets import build_assets
 from .core.config import Settings
+from .core.contract import code_version
+from .core.vocab import load_vocabularies
 from .freshness import freshness_job, freshness_schedule, raw_partition_freshness
 from .jobs import build_daily_job
 from .schedules import build_daily_schedule
@@ -30,8 +32,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions_def = daily_partitions(settings)
     daily_job = build_daily_job(partitions_def)
+    version = code_version(load_vocabularies(settings.vocab_dir or None))
     return dg.Definitions(
-        assets=build_assets(partitions_def, settings),
+        assets=build_assets(partitions_def, settings, version),
         asset_checks=[raw_partition_freshness],
         jobs=[daily_job, freshness_job],
         schedules=[build_daily_schedule(daily_job, partitions_def, settings), freshness_schedule],

@@ -12,6 +12,7 @@ import pyarrow as pa
 from .core import storage
 from .core.config import Settings
 from .core.schemas import to_pandas
+from .core.vocab import Vocabularies, load_vocabularies
 
 
 class ProdqConfig(dg.ConfigurableResource):
@@ -25,6 +26,11 @@ class ProdqConfig(dg.ConfigurableResource):
     volume_baseline_days: int
     volume_lookback_days: int
     freshness_deadline_hour_utc: int
+    quarantine_rate_max: float
+    quarantine_rate_margin: float
+    unknown_value_min_share: float
+    unknown_value_min_rows: int
+    vocab_dir: str
     bucket_rows: int
     read_block_mb: int
 
@@ -35,6 +41,9 @@ class ProdqConfig(dg.ConfigurableResource):
 
     def settings(self) -> Settings:
         return Settings(**{name: getattr(self, name) for name in type(self).model_fields})
+
+    def vocabularies(self) -> Vocabularies:
+        return load_vocabularies(self.vocab_dir or None)
 
 
 class PartitionedParquetIOManager(dg.ConfigurableIOManager):

@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import prodq_dagster.core.vocab
 from prodq_dagster import checks
 from prodq_dagster.assets.entities import FACTS_STEP
 from prodq_dagster.definitions import build_definitions
@@ -27,6 +26,7 @@ from prodq_dagster.partitions import daily_partitions
 from prodq_dagster.resources import PartitionedParquetIOManager
 
 from .conftest import REPO_ROOT, materialize_day
+from .test_core_support import break_event_contract
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import generate_data  # noqa: E402
@@ -74,8 +74,9 @@ def test_one_partition_runs_checks_metadata_files_and_reports(paths, instance):
     evaluations = result.get_asset_check_evaluations()
     seen = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
     for entity in ENTITY_NAMES:
-        for check in (checks.CONTRACT_CHECK, checks.CONSERVATION_CHECK, checks.SCHEMA_DRIFT_CHECK):
+        for check in (checks.CONTRACT_CHECK, checks.CONSERVATION_CHECK, checks.SCHEMA_DRIFT_CHECK, checks.UNKNOWN_VALUES_CHECK):
             assert (f"clean_{entity}", check) in seen
+    assert ("customer_master", checks.MASTER_HISTORY_CHECK) in seen
     for check in checks.ALERT_CHECKS:
         assert ("alerts", check) in seen
     failed = [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed]
@@ -163,9 +164,8 @@ def test_rematerializing_a_partition_is_idempotent(paths, instance):
 
 def test_contract_failure_blocks_the_write(paths, instance, monkeypatch):
     _generate_normal_day(paths.raw_dir)
-    # A bug in a rule table: the pandera schema's allowed list was built at import time,
-    # so the normalized value no longer satisfies the contract.
-    monkeypatch.setitem(prodq_dagster.core.vocab.EVENT_TYPE, "page_view", "PAGE-VIEW")
+    # A bug between the rules and the contract: the contract no longer allows a value the rules accept.
+    break_event_contract(monkeypatch)
 
     result = materialize_day(paths, DAY, instance)
     assert not result.success
@@ -184,7 +184,7 @@ def test_contract_failure_blocks_the_write(paths, instance, monkeypatch):
     by_check = evaluation.metadata["failures_by_check"].value
     assert by_check and any(label.startswith("event_type") for label in by_check)
     sample = evaluation.metadata["failure_sample"].value
-    assert sample and any(row["failure_case"] == "PAGE-VIEW" for row in sample)
+    assert sample and any(row["failure_case"] == "page_view" for row in sample)
 
     out = paths.out_dir
     assert not _part(out, "clean", "events").exists()
@@ -212,7 +212,8 @@ def test_events_or_orders_materialize_alone(paths, instance):
     assert result.success
     assert set(_materializations(result)) == {"clean_orders"}
     checked = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations()}
-    assert checked == {("clean_orders", c) for c in (checks.CONTRACT_CHECK, checks.CONSERVATION_CHECK, checks.SCHEMA_DRIFT_CHECK)}
+    entity_checks = (checks.CONTRACT_CHECK, checks.CONSERVATION_CHECK, checks.SCHEMA_DRIFT_CHECK, checks.UNKNOWN_VALUES_CHECK)
+    assert checked == {("clean_orders", c) for c in entity_checks}
     out = paths.out_dir
     assert _part(out, "clean", "orders").is_file()
     # The unselected partitions were not published (the quarantine was computed, then discarded).

@@ -2,7 +2,8 @@
 
 Every case writes actual bytes under ``raw/ingest_date=D/`` and runs either the whole
 Dagster chain (``materialize_day``: raw -> clean/quarantine -> master -> metrics ->
-reports) or ``read_entity`` + ``process_entity``, then checks the reason codes or the
+reports) or the streaming path the assets call (``stream_entity``, with small read blocks
+and dedupe buckets), then checks the reason codes or the
 clean outcome *and* conservation (total = clean + quarantine + dropped duplicates),
 every time. The last part drives the real CLI in a subprocess with wrong arguments.
 """
@@ -27,10 +28,9 @@ import pytest
 
 from prodq_dagster import checks
 from prodq_dagster.core.contract import ENTITIES
-from prodq_dagster.core.pipeline import EntityResult, process_entity
-from prodq_dagster.core.reader import RawInputError, read_entity
+from prodq_dagster.core.reader import RawInputError
 from prodq_dagster.core.rules import RULES
-from prodq_dagster.core.schemas import validate_clean
+from prodq_dagster_tests.test_core_support import EntityResult, run_dir
 
 from .conftest import REPO_ROOT, materialize_day
 
@@ -108,31 +108,31 @@ def put(root: Path, name: str, data: bytes | str, day: str = D) -> Path:
     return path
 
 
-def assert_conserved(stats: dict) -> None:
-    assert stats["total"] == stats["clean"] + stats["quarantine"] + stats["dropped_duplicates"], stats
+def assert_conserved(stats) -> None:
+    """Conservation of an ``EntityStats`` or of a validation-report section."""
+    terms = stats if isinstance(stats, dict) else stats.to_dict()
+    assert terms["total"] == terms["clean"] + terms["quarantine"] + terms["dropped_duplicates"], stats
 
 
 def run(root: Path, entity: str, master=MASTER, day: date = DAY) -> EntityResult:
-    """read_entity + process_entity over the real folder; checks the invariants every case shares."""
-    raw = read_entity(day_dir(root, day.isoformat()), ENTITIES[entity])
-    result = process_entity(raw, day, pa.array(list(master), pa.string()))
+    """The shipped streaming path over the real folder; checks the invariants every case shares."""
+    result = run_dir(root, ENTITIES[entity], ids=master, day=day.isoformat())
+    assert result.contract.passed, result.contract.failures_by_check
     stats = result.stats
     assert_conserved(stats)
-    assert stats["clean"] == result.clean.num_rows
-    assert stats["quarantine"] == result.quarantine.num_rows
+    assert stats.clean == result.clean.num_rows
+    assert stats.quarantine == result.quarantine.num_rows
     reasons = result.quarantine.column("reject_reason").to_pylist()
-    assert stats["malformed"] == reasons.count("malformed_row")
+    assert stats.malformed == reasons.count("malformed_row")
     for reason in reasons:
         assert reason, "every quarantined row has a reason"
         for code in reason.split("|"):
             assert code in RULES or code.startswith("missing_column:"), code
-    contract = validate_clean(entity, result.clean)
-    assert contract.passed, contract.failures_by_check
     return result
 
 
 def clean_ids(result: EntityResult) -> list[str]:
-    return result.clean.column(ENTITIES[result.entity].primary_key).to_pylist()
+    return result.clean.column(ENTITIES[result.stats.entity].primary_key).to_pylist()
 
 
 def by_key(table: pa.Table, key: str) -> dict:
@@ -172,11 +172,9 @@ def test_ragged_lines_too_many_and_too_few_fields(tmp_path):
         (6, "events_raw.csv", too_few),
         (7, "events_raw.csv", one_field),
     ]
-    assert result.stats["malformed"] == 3
-    assert result.stats["total"] == 6
-    assert result.stats["by_reason"] == {"malformed_row": 3}
-    lines_of_clean = by_key(read_entity(day_dir(tmp_path), ENTITIES["events"]).table, "event_id")
-    assert {k: v["source_line"] for k, v in lines_of_clean.items()} == {"E1": 2, "E2": 3, "E6": 8}
+    assert result.stats.malformed == 3
+    assert result.stats.total == 6
+    assert result.stats.by_reason == {"malformed_row": 3}
 
 
 def test_malformed_rows_keep_contract_columns_empty(tmp_path):
@@ -198,7 +196,7 @@ def test_unbalanced_quote_loses_only_its_line(tmp_path):
 
     assert clean_ids(result) == ["E1", "E3", "E4", "E5", "E6", "E7", "E8"]
     assert malformed(result) == [(3, "events_raw.csv", broken)]
-    assert result.stats["total"] == 8
+    assert result.stats.total == 8
 
 
 def test_quoted_fields_with_commas_quotes_and_newlines_are_one_record(tmp_path):
@@ -212,8 +210,8 @@ def test_quoted_fields_with_commas_quotes_and_newlines_are_one_record(tmp_path):
 
     result = run(tmp_path, "events")
 
-    assert result.stats["malformed"] == 0
-    assert result.stats["total"] == 4
+    assert result.stats.malformed == 0
+    assert result.stats.total == 4
     sessions = {k: v["session_id"] for k, v in by_key(result.clean, "event_id").items()}
     assert sessions == {"E1": "multi\nline", "E2": 'say "hi", twice', "E3": "a\r\nb", "E4": "S1"}
 
@@ -231,7 +229,7 @@ def test_valid_multiline_record_after_an_unbalanced_quote_survives(tmp_path):
     assert malformed(result) == [(3, "events_raw.csv", broken)]
     assert clean_ids(result) == ["E1", "E3", "E4", "E5"]
     assert by_key(result.clean, "event_id")["E4"]["session_id"] == "multi\nline"
-    assert result.stats["total"] == 5
+    assert result.stats.total == 5
 
 
 @pytest.mark.parametrize("entity", ["events", "orders"])
@@ -246,7 +244,7 @@ def test_lone_carriage_return_inside_a_field_costs_at_most_its_line(tmp_path, en
 
     result = run(tmp_path, entity)  # raised RawInputError: "CSV parse error: Expected 8 columns, got ..."
 
-    assert result.stats["total"] == 3
+    assert result.stats.total == 3
     assert clean_ids(result)[:1] == ["K1"] and "K3" in clean_ids(result)
     assert "K2" not in clean_ids(result) or by_key(result.clean, key)["K2"]["customer_id"] == "C1\rX"
 
@@ -265,11 +263,11 @@ def test_required_column_missing_quarantines_every_row(tmp_path, dropped):
 
     assert result.clean.num_rows == 0
     assert result.quarantine.num_rows == 4
-    assert result.stats["schema"] == {"missing_columns": [dropped], "extra_columns": []}
+    assert (result.stats.missing_columns, result.stats.extra_columns) == ([dropped], [])
     for reason in result.quarantine.column("reject_reason").to_pylist():
         codes = reason.split("|")
         assert codes[0] == f"missing_column:{dropped}"
-    assert result.stats["by_reason"][f"missing_column:{dropped}"] == 4
+    assert result.stats.by_reason[f"missing_column:{dropped}"] == 4
     # the missing column is null in quarantine, the others keep their raw text
     assert set(result.quarantine.column(dropped).to_pylist()) == {None}
     if dropped != "event_id":
@@ -287,10 +285,10 @@ def test_optional_column_missing_keeps_rows_clean_and_reports_drift(tmp_path, dr
 
     assert result.clean.num_rows == 3
     assert result.quarantine.num_rows == 0
-    assert result.stats["schema"] == {"missing_columns": [dropped], "extra_columns": []}
+    assert (result.stats.missing_columns, result.stats.extra_columns) == ([dropped], [])
     warn = {"platform": "missing_platform", "session_id": "missing_session_id", "duration_ms": "missing_duration"}
     if dropped in warn:
-        assert result.stats["by_warning"][warn[dropped]] == 3
+        assert result.stats.by_warning[warn[dropped]] == 3
 
 
 def test_extra_column_not_in_clean_but_packed_in_quarantine(tmp_path):
@@ -306,7 +304,7 @@ def test_extra_column_not_in_clean_but_packed_in_quarantine(tmp_path):
     assert clean_ids(result) == ["E1"]
     assert "utm_source" not in result.clean.column_names
     assert "newsletter" not in json.dumps(result.clean.to_pylist(), default=str)
-    assert result.stats["schema"] == {"missing_columns": [], "extra_columns": ["utm_source"]}
+    assert (result.stats.missing_columns, result.stats.extra_columns) == ([], ["utm_source"])
     [row] = result.quarantine.to_pylist()
     assert row["reject_reason"] == "invalid_event_type"
     assert json.loads(row["extra_columns"]) == {"utm_source": 'a "quoted", value'}
@@ -327,11 +325,11 @@ def test_shuffled_header_with_case_and_whitespace_gives_same_output(tmp_path):
 
     first, second = run(tmp_path / "a", "events"), run(tmp_path / "b", "events")
 
-    assert second.stats["schema"] == {"missing_columns": [], "extra_columns": []}
+    assert (second.stats.missing_columns, second.stats.extra_columns) == ([], [])
     assert second.clean.equals(first.clean)
     assert second.quarantine.equals(first.quarantine)
-    assert {k: second.stats[k] for k in ("total", "clean", "quarantine", "by_reason")} == {
-        k: first.stats[k] for k in ("total", "clean", "quarantine", "by_reason")
+    assert {k: getattr(second.stats, k) for k in ("total", "clean", "quarantine", "by_reason")} == {
+        k: getattr(first.stats, k) for k in ("total", "clean", "quarantine", "by_reason")
     }
 
 
@@ -346,18 +344,18 @@ def test_shuffled_header_with_case_and_whitespace_gives_same_output(tmp_path):
 def test_empty_files_are_a_present_feed_with_zero_rows(tmp_path, content):
     put(tmp_path, "orders_raw.csv", content)
     result = run(tmp_path, "orders")
-    assert result.stats["feed_present"] is True
-    assert result.stats["files"] == ["orders_raw.csv"]
-    assert result.stats["total"] == result.stats["clean"] == result.stats["quarantine"] == 0
+    assert result.stats.feed_present is True
+    assert result.stats.files == ["orders_raw.csv"]
+    assert result.stats.total == result.stats.clean == result.stats.quarantine == 0
 
 
 def test_absent_feed_and_absent_day_folder(tmp_path):
     put(tmp_path, "events_raw.csv", lines_file("events", [line("events", "E1")]))
     orders = run(tmp_path, "orders")
-    assert orders.stats["feed_present"] is False and orders.stats["files"] == []
-    assert orders.stats["total"] == 0
+    assert orders.stats.feed_present is False and orders.stats.files == []
+    assert orders.stats.total == 0
     nothing = run(tmp_path / "elsewhere", "events")
-    assert nothing.stats["feed_present"] is False and nothing.stats["total"] == 0
+    assert nothing.stats.feed_present is False and nothing.stats.total == 0
 
 
 def test_files_that_do_not_match_the_feed_pattern_are_ignored(tmp_path):
@@ -366,7 +364,7 @@ def test_files_that_do_not_match_the_feed_pattern_are_ignored(tmp_path):
     put(tmp_path, "README.txt", "not data\n")
     (day_dir(tmp_path) / "events_raw_dir.csv").mkdir()  # a folder with a feed-like name
     result = run(tmp_path, "events")
-    assert result.stats["files"] == ["events_raw.csv"]
+    assert result.stats.files == ["events_raw.csv"]
     assert clean_ids(result) == ["E1"]
 
 
@@ -374,7 +372,7 @@ def test_corrupt_gzip_is_a_clear_input_error(tmp_path):
     data = gzip.compress(lines_file("events", [line("events", f"E{i}") for i in range(50)]))
     put(tmp_path, "events_raw.csv.gz", data[: len(data) // 2])
     with pytest.raises(RawInputError, match="events_raw.csv.gz"):
-        read_entity(day_dir(tmp_path), ENTITIES["events"])
+        run_dir(tmp_path, ENTITIES["events"])
 
 
 # ----------------------------------------------------------------------------- encodings and files
@@ -386,7 +384,7 @@ def test_bom_and_crlf_with_a_ragged_line(tmp_path):
 
     result = run(tmp_path, "events")
 
-    assert result.stats["schema"] == {"missing_columns": [], "extra_columns": []}
+    assert (result.stats.missing_columns, result.stats.extra_columns) == ([], [])
     assert clean_ids(result) == ["E1", "E3"]
     assert malformed(result) == [(3, "events_raw.csv", "E2,C1,too,few")]  # no BOM, no \r kept
     assert by_key(result.clean, "event_id")["E3"]["session_id"] == "S1"  # not "S1\r"
@@ -407,7 +405,7 @@ def test_latin1_byte_in_a_text_field_keeps_the_row(tmp_path):
     c2 = by_key(result.clean, "customer_id")["C2"]
     assert c2["email"] == "café@example.com"
     assert c2["country"] == "ES"  # "España" decoded, then mapped
-    assert result.stats["encoding_repaired_files"] == ["customers_raw.csv"]
+    assert result.stats.encoding_repaired_files == ["customers_raw.csv"]
 
 
 def test_gzip_gives_the_same_output_as_plain(tmp_path):
@@ -417,8 +415,8 @@ def test_gzip_gives_the_same_output_as_plain(tmp_path):
     plain, packed = run(tmp_path / "plain", "events"), run(tmp_path / "gz", "events")
     assert packed.clean.equals(plain.clean)
     assert packed.quarantine.drop_columns(["source_file"]).equals(plain.quarantine.drop_columns(["source_file"]))
-    assert packed.stats["files"] == ["events_raw.csv.gz"]
-    assert packed.stats["total"] == 3
+    assert packed.stats.files == ["events_raw.csv.gz"]
+    assert packed.stats.total == 3
 
 
 def test_several_files_for_one_entity_are_all_counted(tmp_path):
@@ -428,8 +426,8 @@ def test_several_files_for_one_entity_are_all_counted(tmp_path):
 
     result = run(tmp_path, "orders")
 
-    assert result.stats["files"] == ["orders_raw.csv", "orders_raw_late.csv.gz"]
-    assert result.stats["total"] == 5
+    assert result.stats.files == ["orders_raw.csv", "orders_raw_late.csv.gz"]
+    assert result.stats.total == 5
     assert clean_ids(result) == ["O1", "O2", "O3"]
     assert quarantine_reasons(result) == {"O1": "duplicate_order_id"}  # dedupe spans files
     assert malformed(result) == [(4, "orders_raw_late.csv.gz", "O4,oops")]
@@ -519,8 +517,8 @@ def test_whitespace_padded_ids_are_the_same_id(tmp_path):
     assert by_key(result.clean, "event_id")["E1"]["session_id"] == "S1"
     assert by_key(result.clean, "event_id")["E3"]["customer_id"] == "C2"
     assert quarantine_reasons(result) == {"  E1 ": "duplicate_event_id"}
-    assert result.stats["dropped_duplicates"] == 1
-    assert result.stats["duplicates"] == {"full_row": 1, "id": 1}
+    assert result.stats.dropped_duplicates == 1
+    assert (result.stats.dropped_duplicates, result.stats.id_duplicates) == (1, 1)
 
 
 def test_ids_differing_only_in_case_are_distinct(tmp_path):
@@ -529,7 +527,7 @@ def test_ids_differing_only_in_case_are_distinct(tmp_path):
     result = run(tmp_path, "orders")
     assert sorted(clean_ids(result)) == ["O1", "o1"]
     assert quarantine_reasons(result) == {"O2": "orphan_customer_id"}  # "c1" is not "C1"
-    assert result.stats["duplicates"] == {"full_row": 0, "id": 0}
+    assert (result.stats.dropped_duplicates, result.stats.id_duplicates) == (0, 0)
 
 
 @pytest.mark.parametrize("entity", ["customers", "events", "orders"])
@@ -614,7 +612,7 @@ def test_chain_extra_column_ragged_line_and_missing_orders_feed(paths, instance)
     assert _check(result, "alerts", checks.MISSING_FEED_CHECK).passed is False
 
     report = _assert_reports_match_files(paths)
-    assert report["events"]["schema"] == {"missing_columns": [], "extra_columns": ["utm_source"]}
+    assert report["events"]["schema"] == {"missing_columns": [], "extra_columns": ["utm_source"], "unmatched_headers": {}}
     assert (report["events"]["total"], report["events"]["clean"], report["events"]["malformed"]) == (3, 1, 1)
     assert report["events"]["by_reason"] == {"malformed_row": 1, "orphan_customer_id": 1}
     assert report["orders"]["feed_present"] is False and report["orders"]["files"] == []

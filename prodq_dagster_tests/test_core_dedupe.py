@@ -31,11 +31,11 @@ def test_full_row_duplicates_dropped_and_counted_not_quarantined(tmp_path):
     padded = {k: f"  {v} " for k, v in e1.items()}  # differs only by surrounding whitespace
     rows = [e1, dict(e1), padded, good_event("E2")]
     result = run_rows(tmp_path, EVENTS, rows)
-    assert result.stats["dropped_duplicates"] == 2
-    assert result.stats["duplicates"] == {"full_row": 2, "id": 0}
+    assert result.stats.dropped_duplicates == 2
+    assert (result.stats.dropped_duplicates, result.stats.id_duplicates) == (2, 0)
     assert result.quarantine.num_rows == 0
     assert result.clean.column("event_id").to_pylist() == ["E1", "E2"]
-    assert result.stats["total"] == 4
+    assert result.stats.total == 4
     assert conserved(result.stats)
 
 
@@ -43,7 +43,7 @@ def test_full_row_duplicates_dropped_and_counted_not_quarantined(tmp_path):
 def test_full_row_duplicates_other_entities(tmp_path, entity, make):
     row = make("C1" if entity is CUSTOMERS else "O1")
     result = run_rows(tmp_path, entity, [row, row, row])
-    assert result.stats["dropped_duplicates"] == 2
+    assert result.stats.dropped_duplicates == 2
     assert result.clean.num_rows == 1
     assert result.quarantine.num_rows == 0
 
@@ -51,7 +51,7 @@ def test_full_row_duplicates_other_entities(tmp_path, entity, make):
 def test_full_row_duplicate_of_rejected_row_dropped_once(tmp_path):
     bad = good_event("E1", event_type="teleport")
     result = run_rows(tmp_path, EVENTS, [bad, bad])
-    assert result.stats["dropped_duplicates"] == 1
+    assert result.stats.dropped_duplicates == 1
     assert result.quarantine.column("reject_reason").to_pylist() == ["invalid_event_type"]
     assert conserved(result.stats)
 
@@ -148,14 +148,14 @@ def test_all_copies_rejected_still_one_winner_without_duplicate_code(tmp_path):
     result = run_rows(tmp_path, EVENTS, [a, b, c])
     reasons = sorted(result.quarantine.column("reject_reason").to_pylist())
     assert reasons == ["invalid_event_type", "invalid_event_type|duplicate_event_id", "invalid_event_type|duplicate_event_id"]
-    assert result.stats["duplicates"]["id"] == 2
+    assert result.stats.id_duplicates == 2
 
 
 def test_missing_ids_are_not_deduped_against_each_other(tmp_path):
     rows = [good_event("", session_id="S1"), good_event("N/A", session_id="S2"), good_event("null", session_id="S3")]
     result = run_rows(tmp_path, EVENTS, rows)
     assert result.quarantine.column("reject_reason").to_pylist() == ["missing_event_id"] * 3
-    assert result.stats["duplicates"]["id"] == 0
+    assert result.stats.id_duplicates == 0
 
 
 # ---------------------------------------------------------------------------- determinism
@@ -216,12 +216,12 @@ def test_shuffled_input_gives_identical_output(tmp_path, entity, rows):
             rng.shuffle(perm)
         results.append(run_rows(tmp_path / f"p{k}", entity, perm))
     base = results[0]
-    assert base.stats["duplicates"]["id"] > 0
+    assert base.stats.id_duplicates > 0
     for other in results[1:]:
         assert other.clean.equals(base.clean)
         assert _drop_source(other.quarantine).equals(_drop_source(base.quarantine))
-        assert other.stats["by_reason"] == base.stats["by_reason"]
-        assert other.stats["dropped_duplicates"] == base.stats["dropped_duplicates"]
+        assert other.stats.by_reason == base.stats.by_reason
+        assert other.stats.dropped_duplicates == base.stats.dropped_duplicates
 
 
 def test_clean_output_sorted_by_primary_key(tmp_path):
@@ -266,21 +266,21 @@ def test_conservation_on_messy_file_counts_malformed_lines(tmp_path):
         f"E5,C1,2025-12-10 03:00:00,page_view,web,S5,100,{D},extra",  # too many fields
         "",  # blank: not a record
         f',C1,2025-12-10 04:00:00,page_view,web,S6,100,{D}',  # missing id
-        f'E7,C3,"2025-12-10 05:00:00",click,AND,S7,100,{D}',  # unknown event type
+        f'E7,C3,"2025-12-10 05:00:00",teleport,AND,S7,100,{D}',  # unknown event type
         f"E8,C3,2025-12-10 06:00:00,search,AND,,,{D}",  # clean with warns
     ]
     write_bytes(tmp_path, "events_raw.csv", ("\n".join(lines) + "\n").encode())
     result = run_dir(tmp_path, EVENTS)
     s = result.stats
     records = [line for line in lines[1:] if line]
-    assert s["total"] == len(records) == 11
-    assert s["malformed"] == 2
-    assert s["dropped_duplicates"] == 2
-    assert s["clean"] == result.clean.num_rows == 2  # E1, E8
-    assert s["quarantine"] == result.quarantine.num_rows == 7
-    assert s["total"] == s["clean"] + s["quarantine"] + s["dropped_duplicates"]
-    assert s["by_reason"]["malformed_row"] == 2
-    assert s["by_reason"]["duplicate_event_id"] == 1
+    assert s.total == len(records) == 11
+    assert s.malformed == 2
+    assert s.dropped_duplicates == 2
+    assert s.clean == result.clean.num_rows == 2  # E1, E8
+    assert s.quarantine == result.quarantine.num_rows == 7
+    assert s.total == s.clean + s.quarantine + s.dropped_duplicates
+    assert s.by_reason["malformed_row"] == 2
+    assert s.by_reason["duplicate_event_id"] == 1
     assert rows_by(result.clean, "event_id").keys() == {"E1", "E8"}
 
 
@@ -288,7 +288,7 @@ def test_duplicates_across_files_of_one_day(tmp_path):
     write_csv(tmp_path, D, "events", [good_event("E1"), good_event("E2")], name="events_raw_part1.csv")
     write_csv(tmp_path, D, "events", [good_event("E1"), good_event("E2", session_id="")], name="events_raw_part2.csv")
     result = run_dir(tmp_path, EVENTS)
-    assert result.stats["duplicates"] == {"full_row": 1, "id": 1}
+    assert (result.stats.dropped_duplicates, result.stats.id_duplicates) == (1, 1)
     assert result.clean.column("session_id").to_pylist() == ["S1", "S1"]
     q = result.quarantine.to_pylist()
     assert [(r["event_id"], r["source_file"], r["reject_reason"]) for r in q] == [

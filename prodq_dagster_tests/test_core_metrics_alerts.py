@@ -6,10 +6,21 @@ from datetime import timedelta
 
 import pytest
 
-from prodq_dagster.core.alerts import HOURLY_COVERAGE, MISSING_FEED, VOLUME_DROP, PriorDay, evaluate_alerts
+from prodq_dagster.core.alerts import (
+    HOURLY_COVERAGE,
+    MASTER_HISTORY_GAP,
+    MISSING_FEED,
+    QUARANTINE_RATE,
+    UNKNOWN_CATEGORY_VALUE,
+    VOLUME_DROP,
+    PriorDay,
+    evaluate_alerts,
+    worst_severity,
+)
 from prodq_dagster.core.config import Settings
 from prodq_dagster.core.metrics import EVENT_TEXT_COLUMNS, daily_metrics, hourly_events, summarize_events
 from prodq_dagster_tests.test_core_support import (
+    VOCAB,
     CUSTOMERS,
     DAY,
     EVENTS,
@@ -65,7 +76,7 @@ def test_hourly_events_counts_per_utc_hour_and_excludes_outside_day(tmp_path):
     expected = {h: 0 for h in range(24)} | {0: 3, 5: 1, 14: 1, 23: 1}
     assert counts == expected
 
-    metrics = daily_metrics(DAY, stats, summarize_events(DAY, clean), results["orders"].clean).to_pylist()[0]
+    metrics = daily_metrics(DAY, stats, summarize_events(DAY, clean), results["orders"].clean, VOCAB).to_pylist()[0]
     assert metrics["events_outside_day"] == 4
     assert metrics["events_clean"] == 10
     assert sum(counts.values()) + metrics["events_outside_day"] == metrics["events_clean"]
@@ -76,7 +87,7 @@ def test_amount_percentiles_per_currency(tmp_path):
     orders += [good_order(f"R{i}", amount="500.00", currency="€") for i in range(3)]
     orders += [good_order("Z1", amount="99999.00", currency="XYZ")]  # rejected: not in any percentile
     results, stats = run_day(tmp_path, events=events_at_hours(range(24)), orders=orders, customers=CUSTOMER_ROWS)
-    m = daily_metrics(DAY, stats, summarize_events(DAY, results["events"].clean), results["orders"].clean).to_pylist()[0]
+    m = daily_metrics(DAY, stats, summarize_events(DAY, results["events"].clean), results["orders"].clean, VOCAB).to_pylist()[0]
     assert m["amount_p50_USD"] == 10.0
     assert m["amount_p95_USD"] == 10.0
     assert m["amount_p50_EUR"] == 500.0
@@ -93,7 +104,7 @@ def test_daily_metrics_counts_and_rates(tmp_path):
     events += [good_event("B1", customer_id="C999"), good_event("B2", event_time="bad-ts")]
     events += [dict(events[3])]  # full-row duplicate
     results, stats = run_day(tmp_path, events=events, orders=[good_order("O1", customer_id="C2")], customers=CUSTOMER_ROWS)
-    m = daily_metrics(DAY, stats, summarize_events(DAY, results["events"].clean), results["orders"].clean).to_pylist()[0]
+    m = daily_metrics(DAY, stats, summarize_events(DAY, results["events"].clean), results["orders"].clean, VOCAB).to_pylist()[0]
     assert m["events_total"] == 27
     assert m["events_clean"] == 24
     assert m["events_quarantine"] == 2
@@ -129,9 +140,9 @@ def test_metrics_from_dictionary_encoded_batches_equal_the_plain_table(tmp_path)
 
     plain, encoded = summarize_events(DAY, clean), summarize_events(DAY, batched)
     orders = results["orders"].clean
-    assert daily_metrics(DAY, stats, encoded, orders).to_pylist() == daily_metrics(DAY, stats, plain, orders).to_pylist()
+    assert daily_metrics(DAY, stats, encoded, orders, VOCAB).to_pylist() == daily_metrics(DAY, stats, plain, orders, VOCAB).to_pylist()
     assert hourly_events(encoded).equals(hourly_events(plain))
-    m = daily_metrics(DAY, stats, encoded, orders).to_pylist()[0]
+    m = daily_metrics(DAY, stats, encoded, orders, VOCAB).to_pylist()[0]
     assert m["customers_with_clean_event"] == 3
     assert m["events_platform_ios"] == 100 and m["events_platform_missing"] == 1 and m["events_outside_day"] == 1
     durations = sorted([i * 7 for i in range(300)] + [1000])  # X1 keeps the default 1000; N1 has none
@@ -254,8 +265,8 @@ def test_metrics_schema_same_on_quiet_and_busy_days(tmp_path):
     quiet, quiet_stats = run_day(tmp_path / "quiet")  # no feeds at all
     busy_orders = [good_order("O1"), good_order("O2", currency="€", amount="3.50"), good_order("O3", status="failed", amount="0")]
     busy, busy_stats = run_day(tmp_path / "busy", events=events_at_hours(range(24)), orders=busy_orders, customers=CUSTOMER_ROWS)
-    q = daily_metrics(DAY, quiet_stats, summarize_events(DAY, quiet["events"].clean), quiet["orders"].clean)
-    b = daily_metrics(DAY, busy_stats, summarize_events(DAY, busy["events"].clean), busy["orders"].clean)
+    q = daily_metrics(DAY, quiet_stats, summarize_events(DAY, quiet["events"].clean), quiet["orders"].clean, VOCAB)
+    b = daily_metrics(DAY, busy_stats, summarize_events(DAY, busy["events"].clean), busy["orders"].clean, VOCAB)
     assert q.schema == b.schema
     assert q.num_rows == b.num_rows == 1
     row = q.to_pylist()[0]
@@ -264,17 +275,133 @@ def test_metrics_schema_same_on_quiet_and_busy_days(tmp_path):
 
 
 def test_validation_report_sections(tmp_path):
-    from prodq_dagster.core.report import REPORT_ENTITY_KEYS, validation_report
+    from prodq_dagster.core.report import validation_report
 
-    events = events_at_hours(range(3)) + [good_event("B1", event_type="teleport")]
+    events = events_at_hours(range(3)) + [good_event("B1", event_type="teleport"), good_event("B2", event_type=" Teleport")]
     _, stats = run_day(tmp_path, events=events, orders=None, customers=CUSTOMER_ROWS)
-    report = validation_report(DAY, "run-1", stats)
-    assert (report["ingest_date"], report["run_id"]) == (D, "run-1")
+    report = validation_report(DAY, "run-1", "v1", stats, ["events.csv"])
+    assert (report["ingest_date"], report["run_id"], report["code_version"]) == (D, "run-1", "v1")
     assert report["rule_set_version"]
+    assert report["unmatched_files"] == ["events.csv"]
+    keys = {"total", "clean", "quarantine", "dropped_duplicates", "malformed", "by_reason", "by_warning",
+            "top_reason_combinations", "unknown_values", "duplicates", "schema", "files", "feed_present", "conservation_ok"}  # fmt: skip
     for name in ("customers", "events", "orders"):
         section = report[name]
-        assert set(REPORT_ENTITY_KEYS) <= set(section)
+        assert keys <= set(section)
         assert section["conservation_ok"] is True
-    assert report["events"]["by_reason"] == {"invalid_event_type": 1}
-    assert report["events"]["top_reason_combinations"] == [{"reject_reason": "invalid_event_type", "count": 1}]
+    assert report["events"]["unknown_values"] == {
+        "event_type": [{"value": "teleport", "rows": 2, "share": 0.4, "spellings": ["Teleport", "teleport"]}]
+    }
+    assert report["events"]["by_reason"] == {"invalid_event_type": 2}
+    assert report["events"]["top_reason_combinations"] == [{"reject_reason": "invalid_event_type", "count": 2}]
     assert report["orders"]["feed_present"] is False
+
+
+# ---------------------------------------------------------------------------- unknown values, quarantine rate, history
+
+
+def _doc(tmp_path, events, prior=(), settings=None, unmatched=None, gaps=None, **feeds):
+    feeds.setdefault("orders", [])
+    feeds.setdefault("customers", CUSTOMER_ROWS)
+    results, stats = run_day(tmp_path, events=events, **feeds)
+    counts = hourly_events(summarize_events(DAY, results["events"].clean)).column("event_count").to_pylist()
+    return evaluate_alerts(DAY, stats, counts, list(prior), settings or Settings(), None, unmatched, gaps)
+
+
+def _with_unknown(n_good: int, n_unknown: int, value: str = "teleport") -> list[dict]:
+    rows = events_at_hours([h % 24 for h in range(n_good)])
+    return rows + [good_event(f"U{i:04d}", event_type=value if i % 2 else value.upper()) for i in range(n_unknown)]
+
+
+def test_common_unknown_value_raises_one_warning_with_advice(tmp_path):
+    doc = _doc(tmp_path, _with_unknown(380, 20))
+    [alert] = [a for a in doc["alerts"] if a["type"] == UNKNOWN_CATEGORY_VALUE]
+    assert alert["severity"] == "warning"
+    d = alert["details"]
+    assert (d["entity"], d["column"], d["vocabulary"], d["value"], d["rows"]) == ("events", "event_type", "event_type", "teleport", 20)
+    assert d["share"] == pytest.approx(20 / 400)
+    assert d["spellings"] == ["TELEPORT", "teleport"]
+    assert "add it to the event_type vocabulary" in alert["message"]
+
+
+@pytest.mark.parametrize("n_good,n_unknown", [(380, 19), (2400, 20)])  # too few rows; under 1% of the rows
+def test_rare_unknown_value_stays_quiet(tmp_path, n_good, n_unknown):
+    doc = _doc(tmp_path, _with_unknown(n_good, n_unknown))
+    assert UNKNOWN_CATEGORY_VALUE not in _types(doc)
+
+
+def test_unknown_value_thresholds_are_configuration(tmp_path):
+    settings = Settings(unknown_value_min_rows=5, unknown_value_min_share=0.001)
+    doc = _doc(tmp_path, _with_unknown(2400, 10), settings=settings)
+    assert _types(doc).count(UNKNOWN_CATEGORY_VALUE) == 1
+
+
+def test_unknown_customer_country_is_surfaced_although_only_a_warning(tmp_path):
+    customers = CUSTOMER_ROWS + [good_customer(f"X{i}", country="Atlantis") for i in range(30)]
+    doc = _doc(tmp_path, events_at_hours(range(24)), customers=customers)
+    [alert] = [a for a in doc["alerts"] if a["type"] == UNKNOWN_CATEGORY_VALUE]
+    assert (alert["details"]["entity"], alert["details"]["column"], alert["details"]["value"]) == ("customers", "country", "atlantis")
+
+
+def test_quarantine_rate_above_the_hard_limit_is_critical_without_history(tmp_path):
+    doc = _doc(tmp_path, _with_unknown(70, 30))
+    [alert] = [a for a in doc["alerts"] if a["type"] == QUARANTINE_RATE]
+    assert alert["severity"] == "critical"
+    assert alert["details"]["entity"] == "events" and alert["details"]["quarantine_rate"] == pytest.approx(0.3)
+    assert "invalid_event_type" in alert["message"]
+    assert worst_severity(doc) == "critical"
+
+
+def _quiet_prior(rate: float, alerted: bool = False, days=range(1, 8)) -> list[PriorDay]:
+    names = ("customers", "events", "orders")
+    return [
+        PriorDay(DAY - timedelta(days=i), True, 100, {n: True for n in names}, {n: rate for n in names}, {n: alerted for n in names})
+        for i in days
+    ]
+
+
+def test_quarantine_rate_over_its_baseline_warns(tmp_path):
+    doc = _doc(tmp_path, _with_unknown(90, 10), prior=_quiet_prior(0.01))  # 10% against 1% + 5 points
+    [alert] = [a for a in doc["alerts"] if a["type"] == QUARANTINE_RATE]
+    assert alert["severity"] == "warning"
+    assert alert["details"]["baseline"] == pytest.approx(0.01) and len(alert["details"]["baseline_days"]) == 7
+
+
+def test_quarantine_rate_within_the_margin_is_quiet(tmp_path):
+    doc = _doc(tmp_path, _with_unknown(95, 5), prior=_quiet_prior(0.01))  # 5% <= 1% + 5 points
+    assert QUARANTINE_RATE not in _types(doc)
+    assert QUARANTINE_RATE not in _types(doc, "skipped")
+
+
+def test_quarantine_baseline_skips_days_that_alerted_and_needs_seven(tmp_path):
+    prior = _quiet_prior(0.01, days=range(1, 7)) + _quiet_prior(0.5, alerted=True, days=range(7, 12))
+    doc = _doc(tmp_path, _with_unknown(90, 10), prior=prior)
+    assert QUARANTINE_RATE not in _types(doc)
+    reasons = [s["reason"] for s in doc["skipped"] if s["type"] == QUARANTINE_RATE]
+    assert any(r.startswith("events: only 6 prior day(s)") for r in reasons)
+
+
+def test_quarantine_rate_limit_is_configuration(tmp_path):
+    doc = _doc(tmp_path, _with_unknown(70, 30), settings=Settings(quarantine_rate_max=0.5))
+    assert QUARANTINE_RATE not in _types(doc)
+
+
+def test_master_history_gap_lists_the_days(tmp_path):
+    gaps = [DAY - timedelta(days=3), DAY - timedelta(days=2)]
+    doc = _doc(tmp_path, events_at_hours(range(24)), gaps=gaps)
+    [alert] = [a for a in doc["alerts"] if a["type"] == MASTER_HISTORY_GAP]
+    assert alert["details"]["days"] == ["2025-12-07", "2025-12-08"]
+    assert alert["severity"] == "warning"
+
+
+def test_missing_feed_names_a_file_that_looks_like_it(tmp_path):
+    doc = _doc(tmp_path, None, unmatched=["Events.csv", "notes.txt"])
+    [alert] = [a for a in doc["alerts"] if a["type"] == MISSING_FEED]
+    assert "found Events.csv: expected a name starting with events_raw" in alert["message"]
+    assert alert["details"]["similar_files"] == ["Events.csv"]
+
+
+def test_worst_severity():
+    assert worst_severity({"alerts": []}) is None
+    assert worst_severity({"alerts": [{"severity": "warning"}, {"severity": "critical"}]}) == "critical"
+    assert worst_severity({"alerts": [{"severity": "warning"}]}) == "warning"

@@ -50,7 +50,7 @@ def test_header_names_trimmed_case_insensitive_any_order(tmp_path):
     row = good_event("E1", duration_ms="250", platform="iPhone", session_id="S7")
     write_csv(tmp_path, D, "events", [[row[c] for c in order]], header=header)
     result = run_dir(tmp_path, EVENTS)
-    assert result.stats["schema"] == {"missing_columns": [], "extra_columns": []}
+    assert (result.stats.missing_columns, result.stats.extra_columns) == ([], [])
     assert result.quarantine.num_rows == 0
     clean = result.clean.to_pylist()[0]
     assert (clean["event_id"], clean["duration_ms"], clean["platform"], clean["session_id"]) == ("E1", 250, "ios", "S7")
@@ -60,17 +60,17 @@ def test_bom_and_crlf(tmp_path):
     body = "\r\n".join([",".join(HEADER), ev_line("E1"), ev_line("E2", 2), ""]).encode("utf-8")
     write_bytes(tmp_path, "events_raw.csv", b"\xef\xbb\xbf" + body)
     result = run_dir(tmp_path, EVENTS)
-    assert result.stats["schema"]["missing_columns"] == []
+    assert result.stats.missing_columns == []
     assert result.quarantine.num_rows == 0, result.quarantine.column("reject_reason").to_pylist()
     assert result.clean.column("event_id").to_pylist() == ["E1", "E2"]
-    assert result.stats["total"] == 2
+    assert result.stats.total == 2
 
 
 def test_crlf_without_trailing_newline_and_blank_crlf_lines(tmp_path):
     body = "\r\n".join([",".join(HEADER), ev_line("E1"), "", ev_line("E2", 2), "", ""]).rstrip("\r\n")
     write_bytes(tmp_path, "events_raw.csv", body.encode())
     result = run_dir(tmp_path, EVENTS)
-    assert result.stats["total"] == 2
+    assert result.stats.total == 2
     assert result.clean.column("event_id").to_pylist() == ["E1", "E2"]
 
 
@@ -79,7 +79,7 @@ def test_gzip_file(tmp_path):
     write_bytes(tmp_path, "events_raw.csv.gz", gzip.compress(text.encode()))
     result = run_dir(tmp_path, EVENTS)
     assert result.clean.column("event_id").to_pylist() == ["E1", "E2"]
-    assert result.stats["files"] == ["events_raw.csv.gz"]
+    assert result.stats.files == ["events_raw.csv.gz"]
 
 
 def test_several_files_per_entity(tmp_path):
@@ -89,13 +89,13 @@ def test_several_files_per_entity(tmp_path):
     write_bytes(tmp_path, "events_raw_notes.txt", b"not a feed\n")
     write_csv(tmp_path, D, "orders", [], name="orders_raw.csv")
     result = run_dir(tmp_path, EVENTS)
-    assert sorted(result.stats["files"]) == ["events_raw_part1.csv", "events_raw_part2.csv.gz"]
+    assert sorted(result.stats.files) == ["events_raw_part1.csv", "events_raw_part2.csv.gz"]
     assert result.clean.column("event_id").to_pylist() == ["E1", "E2", "E3"]
     q = result.quarantine.to_pylist()
     assert [(r["event_id"], r["source_file"], r["source_line"], r["reject_reason"]) for r in q] == [
         ("E4", "events_raw_part2.csv.gz", 3, "invalid_event_time")
     ]
-    assert result.stats["total"] == 4
+    assert result.stats.total == 4
 
 
 # ---------------------------------------------------------------------------- malformed lines
@@ -114,8 +114,8 @@ def test_ragged_lines_become_malformed_rows_with_text_and_line(tmp_path):
     ]
     for r in q:
         assert r["event_id"] is None and r["source_file"] == "events_raw.csv"
-    assert result.stats["malformed"] == 2
-    assert result.stats["total"] == 6
+    assert result.stats.malformed == 2
+    assert result.stats.total == 6
     assert conserved(result.stats)
     assert source_lines(tmp_path) == {"E1": 2, "E2": 3, "E5": 5, "E6": 7}
 
@@ -127,7 +127,7 @@ def test_unbalanced_quote_costs_only_its_own_line(tmp_path):
     assert result.clean.column("event_id").to_pylist() == ["E1", "E3", "E4", "E5"]
     q = result.quarantine.to_pylist()
     assert [(r["source_line"], r["raw_text"], r["reject_reason"]) for r in q] == [(3, broken, "malformed_row")]
-    assert result.stats["total"] == 5
+    assert result.stats.total == 5
     assert source_lines(tmp_path) == {"E1": 2, "E3": 4, "E4": 5, "E5": 6}
 
 
@@ -145,7 +145,7 @@ def test_quoted_field_with_embedded_newline(tmp_path):
     result = run_dir(tmp_path, EVENTS)
     assert result.quarantine.num_rows == 0
     assert rows_by(result.clean, "event_id")["E2"]["session_id"] == "S\nX, y"
-    assert result.stats["total"] == 3
+    assert result.stats.total == 3
     # physical line numbers: E2 starts on line 3 and spans two lines, so E3 is on line 5
     assert source_lines(tmp_path) == {"E1": 2, "E2": 3, "E3": 5}
 
@@ -173,8 +173,8 @@ def test_latin1_byte_does_not_crash(tmp_path):
 def test_blank_lines_are_not_records(tmp_path):
     write_lines(tmp_path, ["", ev_line("E1"), "", "", ev_line("E2", 2), ""])
     result = run_dir(tmp_path, EVENTS)
-    assert result.stats["total"] == 2
-    assert result.stats["malformed"] == 0
+    assert result.stats.total == 2
+    assert result.stats.malformed == 0
     assert result.quarantine.num_rows == 0
     assert source_lines(tmp_path) == {"E1": 3, "E2": 6}
 
@@ -187,7 +187,7 @@ def test_missing_required_column(tmp_path):
     row = good_event("E1")
     write_csv(tmp_path, D, "events", [[row[c] for c in header]], header=header)
     result = run_dir(tmp_path, EVENTS)
-    assert result.stats["schema"]["missing_columns"] == ["event_time"]
+    assert result.stats.missing_columns == ["event_time"]
     assert result.clean.num_rows == 0
     assert result.quarantine.column("reject_reason").to_pylist() == ["missing_column:event_time|invalid_event_time"]
     assert result.quarantine.column("event_time").to_pylist() == [None]
@@ -198,7 +198,7 @@ def test_missing_optional_column_only_warns(tmp_path):
     row = good_event("E1")
     write_csv(tmp_path, D, "events", [[row[c] for c in header]], header=header)
     result = run_dir(tmp_path, EVENTS)
-    assert result.stats["schema"]["missing_columns"] == ["session_id"]
+    assert result.stats.missing_columns == ["session_id"]
     assert result.clean.column("warn_reason").to_pylist() == ["missing_session_id"]
     assert result.quarantine.num_rows == 0
 
@@ -211,7 +211,7 @@ def test_missing_column_only_in_one_file_affects_only_its_rows(tmp_path):
     result = run_dir(tmp_path, EVENTS)
     assert result.clean.column("event_id").to_pylist() == ["E1"]
     assert result.quarantine.column("reject_reason").to_pylist() == ["missing_column:event_type|invalid_event_type"]
-    assert result.stats["schema"]["missing_columns"] == ["event_type"]
+    assert result.stats.missing_columns == ["event_type"]
 
 
 def test_extra_column_reported_and_packed_as_json(tmp_path):
@@ -223,7 +223,7 @@ def test_extra_column_reported_and_packed_as_json(tmp_path):
     result = run_dir(tmp_path, EVENTS)
     assert result.clean.schema == CLEAN_SCHEMAS["events"]
     assert "promo code" not in result.clean.column_names
-    assert result.stats["schema"]["extra_columns"] == ["promo code"]
+    assert result.stats.extra_columns == ["promo code"]
     assert result.quarantine.schema == QUARANTINE_SCHEMAS["events"]
     packed = result.quarantine.column("extra_columns").to_pylist()
     assert len(packed) == 1
@@ -241,9 +241,9 @@ def test_empty_and_header_only_files_give_zero_rows(tmp_path, content):
     assert raw.feed_present is True
     assert raw.table.num_rows == 0 and raw.malformed.num_rows == 0
     result = run_dir(tmp_path, EVENTS)
-    assert result.stats["total"] == 0
+    assert result.stats.total == 0
     assert result.clean.num_rows == 0 and result.quarantine.num_rows == 0
-    assert result.stats["feed_present"] is True
+    assert result.stats.feed_present is True
     assert result.clean.schema == CLEAN_SCHEMAS["events"]
 
 
@@ -259,8 +259,8 @@ def test_missing_feed(tmp_path, entity):
     assert raw.feed_present is False
     assert raw.files == []
     result = run_dir(tmp_path, target)
-    assert result.stats["feed_present"] is False
-    assert result.stats["total"] == 0
+    assert result.stats.feed_present is False
+    assert result.stats.total == 0
     assert result.clean.schema == CLEAN_SCHEMAS[target.name]
     assert result.quarantine.schema == QUARANTINE_SCHEMAS[target.name]
 
@@ -280,7 +280,7 @@ def test_unbalanced_quote_in_last_field_costs_only_its_own_line(tmp_path):
     assert result.clean.column("event_id").to_pylist() == ["E1", "E3", "E4"]
     q = result.quarantine.to_pylist()
     assert [(r["source_line"], r["raw_text"], r["reject_reason"]) for r in q] == [(3, broken, "malformed_row")]
-    assert result.stats["total"] == 4
+    assert result.stats.total == 4
     assert conserved(result.stats)
 
 

@@ -115,7 +115,7 @@ def test_row_breaking_one_rule_has_exactly_that_code(tmp_path, entity_name, over
         assert q[target] == bad[column]
     assert q["source_file"] == f"{entity.file_prefix}.csv"
     assert q["source_line"] == 3
-    assert result.stats["by_reason"] == {expected: 1}
+    assert result.stats.by_reason == {expected: 1}
     assert conserved(result.stats)
 
 
@@ -161,8 +161,8 @@ def test_duplicate_id_loser_has_only_duplicate_code(tmp_path, entity, rows, lose
     assert q["reject_reason"] == f"duplicate_{entity.primary_key}"
     for column, value in loser_over.items():
         assert q[column] == value
-    assert result.stats["duplicates"] == {"full_row": 0, "id": 1}
-    assert result.stats["dropped_duplicates"] == 0
+    assert (result.stats.dropped_duplicates, result.stats.id_duplicates) == (0, 1)
+    assert result.stats.dropped_duplicates == 0
 
 
 def test_three_broken_rules_listed_in_catalogue_order_events(tmp_path):
@@ -173,7 +173,7 @@ def test_three_broken_rules_listed_in_catalogue_order_events(tmp_path):
     assert reason == ["invalid_event_time|unknown_platform|ingest_date_mismatch"]
     codes = reason[0].split("|")
     assert codes == sorted(codes, key=CODE_ORDER.__getitem__)
-    assert result.stats["by_reason"] == {c: 1 for c in codes}
+    assert result.stats.by_reason == {c: 1 for c in codes}
 
 
 def test_three_broken_rules_listed_in_catalogue_order_orders(tmp_path):
@@ -216,9 +216,9 @@ def test_event_with_every_warn_gap_stays_clean(tmp_path):
     assert clean["platform"] is None
     assert clean["duration_ms"] is None
     assert clean["warn_reason"] == "missing_platform|missing_session_id|missing_duration"
-    assert result.stats["by_warning"]["missing_session_id"] == 1
-    assert result.stats["by_warning"]["missing_platform"] == 1
-    assert result.stats["by_warning"]["missing_duration"] == 1
+    assert result.stats.by_warning["missing_session_id"] == 1
+    assert result.stats.by_warning["missing_platform"] == 1
+    assert result.stats.by_warning["missing_duration"] == 1
 
 
 @pytest.mark.parametrize("gap", ["session_id", "platform", "duration_ms"])
@@ -266,7 +266,7 @@ def test_amount_with_three_decimals_rounded_half_even_and_warned(tmp_path, raw, 
     assert clean["amount"] == Decimal(expected)
     assert isinstance(clean["amount"], Decimal)
     assert clean["warn_reason"] == "amount_rounded"
-    assert result.stats["by_warning"]["amount_rounded"] == 1
+    assert result.stats.by_warning["amount_rounded"] == 1
 
 
 def test_two_decimal_amount_not_flagged(tmp_path):
@@ -281,4 +281,4 @@ def test_warned_rows_not_counted_when_rejected(tmp_path):
     rows = [good_event("E1", session_id=""), good_event("E2", session_id="", event_type="teleport")]
     result = run_rows(tmp_path, EVENTS, rows)
     assert rows_by(result.clean, "event_id").keys() == {"E1"}
-    assert result.stats["by_warning"]["missing_session_id"] == 1
+    assert result.stats.by_warning["missing_session_id"] == 1

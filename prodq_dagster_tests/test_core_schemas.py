@@ -15,6 +15,7 @@ from prodq_dagster_tests.test_core_support import (
     good_event,
     good_order,
     run_rows,
+    VOCAB,
 )
 
 
@@ -59,7 +60,7 @@ def test_pipeline_output_passes_contract(tmp_path):
     tables = _messy(tmp_path)
     for entity, table in tables.items():
         assert table.num_rows >= 3
-        result = validate_clean(entity, table)
+        result = validate_clean(entity, table, VOCAB)
         assert result.passed, (entity, result.failures_by_check, result.sample)
         assert result.rows == table.num_rows
         assert result.failure_count == 0
@@ -68,14 +69,14 @@ def test_pipeline_output_passes_contract(tmp_path):
 def test_empty_pipeline_output_passes(tmp_path):
     for entity in (CUSTOMERS, EVENTS, ORDERS):
         table = _clean(tmp_path, entity, [])
-        assert validate_clean(entity.name, table).passed
+        assert validate_clean(entity.name, table, VOCAB).passed
 
 
 def test_non_canonical_category_fails_with_counts_and_sample(tmp_path):
     events = _messy(tmp_path)["events"]
     n = events.num_rows
     bad = _set(events, "platform", ["iPhone", "browser"] + events.column("platform").to_pylist()[2:])
-    result = validate_clean("events", bad)
+    result = validate_clean("events", bad, VOCAB)
     assert result.passed is False
     assert result.rows == n
     platform_keys = [k for k in result.failures_by_check if k.startswith("platform")]
@@ -89,7 +90,7 @@ def test_non_canonical_category_fails_with_counts_and_sample(tmp_path):
 def test_duplicate_id_fails(tmp_path):
     orders = _messy(tmp_path)["orders"]
     doubled = pa.concat_tables([orders, orders.slice(0, 1)])
-    result = validate_clean("orders", doubled)
+    result = validate_clean("orders", doubled, VOCAB)
     assert result.passed is False
     keys = [k for k in result.failures_by_check if k.startswith("order_id")]
     assert keys, result.failures_by_check
@@ -102,7 +103,7 @@ def test_keys_out_of_order_fail_even_when_unique(tmp_path):
     orders = _messy(tmp_path)["orders"]
     assert orders.num_rows >= 2
     swapped = pa.concat_tables([orders.slice(1, 1), orders.slice(0, 1), orders.slice(2)])
-    result = validate_clean("orders", swapped)
+    result = validate_clean("orders", swapped, VOCAB)
     assert result.passed is False
     assert result.failures_by_check == {"order_id: unique_ascending": 1}
 
@@ -112,7 +113,7 @@ def test_amount_status_and_range_checks(tmp_path):
     paid_idx = orders.column("status").to_pylist().index("paid")
     amounts = orders.column("amount").to_pylist()
     amounts[paid_idx] = 0
-    result = validate_clean("orders", _set(orders, "amount", amounts))
+    result = validate_clean("orders", _set(orders, "amount", amounts), VOCAB)
     assert result.passed is False
     assert any("amount_positive_for_paid_refunded_chargeback" in k for k in result.failures_by_check)
 
@@ -121,7 +122,7 @@ def test_email_in_failure_sample_is_masked(tmp_path):
     customers = _messy(tmp_path)["customers"]
     countries = customers.column("country").to_pylist()
     countries[0] = "user@example.com"
-    result = validate_clean("customers", _set(customers, "country", countries))
+    result = validate_clean("customers", _set(customers, "country", countries), VOCAB)
     assert result.passed is False
     text = repr(result.sample) + repr(result.failures_by_check)
     assert "user@example.com" not in text
@@ -132,7 +133,7 @@ def test_duplicate_email_like_customer_id_masked(tmp_path):
     customers = _messy(tmp_path)["customers"]
     ids = customers.column("customer_id").to_pylist()
     ids[0] = ids[1] = "jane.doe@example.org"
-    result = validate_clean("customers", _set(customers, "customer_id", ids))
+    result = validate_clean("customers", _set(customers, "customer_id", ids), VOCAB)
     assert result.passed is False
     assert "jane.doe@example.org" not in repr(result.sample)
     assert any(s["failure_case"] == "j***@example.org" for s in result.sample)
@@ -141,7 +142,7 @@ def test_duplicate_email_like_customer_id_masked(tmp_path):
 def test_sample_is_bounded(tmp_path):
     events = _clean(tmp_path, EVENTS, [good_event(f"E{i:03d}") for i in range(SAMPLE_LIMIT + 15)])
     bad = _set(events, "event_type", ["bogus"] * events.num_rows)
-    result = validate_clean("events", bad)
+    result = validate_clean("events", bad, VOCAB)
     assert result.passed is False
     assert result.failures_by_check and sum(result.failures_by_check.values()) >= SAMPLE_LIMIT + 15
     assert len(result.sample) <= SAMPLE_LIMIT
@@ -151,7 +152,7 @@ def test_missing_key_null_fails(tmp_path):
     events = _messy(tmp_path)["events"]
     ids = events.column("customer_id").to_pylist()
     ids[0] = None
-    result = validate_clean("events", _set(events, "customer_id", ids))
+    result = validate_clean("events", _set(events, "customer_id", ids), VOCAB)
     assert result.passed is False
     assert any(k.startswith("customer_id") for k in result.failures_by_check)
 

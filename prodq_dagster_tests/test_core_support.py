@@ -6,14 +6,19 @@ Everything goes through real CSV files in a temp dir and the real core functions
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from prodq_dagster.core import storage
 from prodq_dagster.core.contract import CUSTOMERS, ENTITIES, EVENTS, ORDERS, Entity
-from prodq_dagster.core.pipeline import EntityResult, process_entity
-from prodq_dagster.core.reader import read_entity
+from prodq_dagster.core.schemas import ContractResult
+from prodq_dagster.core.stats import EntityStats
+from prodq_dagster.core.streaming import stream_entity
+from prodq_dagster.core.vocab import load_vocabularies
 from prodq_dagster_tests.conftest import write_csv
 
 D = "2025-12-10"
@@ -80,9 +85,69 @@ def run_rows(root: Path, entity: Entity, rows, header=None, ids=MASTER, day: str
     return run_dir(root, entity, ids=ids, day=day)
 
 
-def run_dir(root: Path, entity: Entity, ids=MASTER, day: str = D) -> EntityResult:
-    raw = read_entity(day_dir(root, day), entity)
-    return process_entity(raw, date.fromisoformat(day), master(ids))
+VOCAB = load_vocabularies()
+# Small read blocks and dedupe buckets, so even small test files take the multi-block,
+# multi-bucket route of the shipped streaming path.
+TEST_BLOCK_BYTES = 1 << 12
+TEST_BUCKET_ROWS = 64
+
+
+@dataclass
+class EntityResult:
+    """What ``stream_entity`` published for one entity-day, read back from its Parquet files."""
+
+    clean: pa.Table | None
+    quarantine: pa.Table | None
+    stats: EntityStats
+    contract: ContractResult
+
+    @property
+    def entity(self) -> str:
+        return self.stats.entity
+
+
+def run_dir(
+    root: Path,
+    entity: Entity,
+    ids=MASTER,
+    day: str = D,
+    vocab=VOCAB,
+    block_bytes: int = TEST_BLOCK_BYTES,
+    bucket_rows: int = TEST_BUCKET_ROWS,
+) -> EntityResult:
+    """Process one entity-day through the shipped streaming path and read back what it published."""
+    out = Path(root) / "_out"
+    for kind in ("clean", "quarantine"):  # a partition left by an earlier call must not be read back
+        storage.partition_file(out, f"{kind}_{entity.name}", day).unlink(missing_ok=True)
+    outcome = stream_entity(
+        day_dir(root, day), entity, date.fromisoformat(day), master(ids), vocab, out,
+        bucket_rows=bucket_rows, block_bytes=block_bytes,
+    )  # fmt: skip
+
+    def published(kind: str) -> pa.Table | None:
+        path = storage.partition_file(out, f"{kind}_{entity.name}", day)
+        return pq.read_table(path) if path.exists() else None
+
+    return EntityResult(published("clean"), published("quarantine"), outcome.stats, outcome.contract)
+
+
+def break_event_contract(monkeypatch) -> None:
+    """Make the clean-events contract refuse ``page_view`` (which the rules accept), so a
+    generated day fails the contract the way a pipeline bug would."""
+    import pandera.pandas as pandera
+
+    from prodq_dagster.core import schemas
+
+    real = schemas._build_contracts
+
+    def build(vocab):
+        contracts = dict(real(vocab))
+        allowed = [t for t in vocab.event_type.canonical if t != "page_view"]
+        contracts["events"] = contracts["events"].update_column("event_type", checks=[pandera.Check.isin(allowed)])
+        return contracts
+
+    monkeypatch.setattr(schemas, "_build_contracts", build)
+    monkeypatch.setattr(schemas, "_CONTRACTS", {})
 
 
 def write_bytes(root: Path, name: str, data: bytes, day: str = D) -> Path:
@@ -102,12 +167,12 @@ def rows_by(table: pa.Table, key: str) -> dict:
     return out
 
 
-def conserved(stats: dict) -> bool:
-    return stats["total"] == stats["clean"] + stats["quarantine"] + stats["dropped_duplicates"]
+def conserved(stats: EntityStats) -> bool:
+    return stats.total == stats.clean + stats.quarantine + stats.dropped_duplicates
 
 
 __all__ = [
     "CUSTOMERS", "ENTITIES", "EVENTS", "ORDERS", "D", "DAY", "MASTER", "GOOD",
     "good_customer", "good_event", "good_order", "day_dir", "master", "run_rows", "run_dir",
-    "write_bytes", "rows_by", "conserved", "write_csv",
+    "write_bytes", "rows_by", "conserved", "write_csv", "VOCAB", "EntityResult", "break_event_contract",
 ]

@@ -155,6 +155,9 @@ def snapshot(out: Path, reports: Path) -> dict[str, object]:
     """Every visible output: Parquet as Arrow tables, JSON without the run id."""
     snap: dict[str, object] = {}
     for path in visible_files(out):
+        if path.name == "stats.json":  # the load statistics of an entity-day
+            snap[f"out/{path.relative_to(out)}"] = json.loads(path.read_text(encoding="utf-8"))
+            continue
         assert path.name == "part-0.parquet", f"stray visible file {path}"
         snap[f"out/{path.relative_to(out)}"] = pq.read_table(path)
     for path in visible_files(reports):

@@ -1,4 +1,4 @@
-"""The bounded-memory path (read blocks + key-range buckets) equals processing the day in memory."""
+"""The bounded-memory path: its outputs do not depend on the read block or dedupe bucket size."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from prodq_dagster.core.contract import CUSTOMERS, EVENTS, ORDERS
-from prodq_dagster.core.pipeline import process_entity
-from prodq_dagster.core.reader import read_entity
 from prodq_dagster.core.storage import partition_file
 from prodq_dagster.core.streaming import stream_entity
+from prodq_dagster_tests.test_core_support import VOCAB, break_event_contract
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import generate_data  # noqa: E402
@@ -29,24 +28,27 @@ def raw_day(tmp_path_factory) -> Path:
     return root / f"ingest_date={DAY}"
 
 
-def _in_memory(day_dir: Path, entity, master):
-    return process_entity(read_entity(day_dir, entity), date.fromisoformat(DAY), master)
+def _published(out: Path, entity) -> tuple[pa.Table, pa.Table]:
+    return tuple(pq.read_table(partition_file(out, f"{kind}_{entity.name}", DAY)) for kind in ("clean", "quarantine"))
+
+
+def _master(raw_day: Path, out: Path) -> pa.Array:
+    stream_entity(raw_day, CUSTOMERS, date.fromisoformat(DAY), None, VOCAB, out)
+    return _published(out, CUSTOMERS)[0].column("customer_id").combine_chunks()
 
 
 @pytest.mark.parametrize("entity", [EVENTS, ORDERS, CUSTOMERS], ids=lambda e: e.name)
-def test_batched_output_equals_in_memory_output(raw_day, tmp_path, entity):
-    master = _in_memory(raw_day, CUSTOMERS, None).clean.column("customer_id").combine_chunks()
-    expected = _in_memory(raw_day, entity, master)
+def test_outputs_do_not_depend_on_block_or_bucket_size(raw_day, tmp_path, entity):
+    master = _master(raw_day, tmp_path / "master")
+    whole = stream_entity(raw_day, entity, date.fromisoformat(DAY), master, VOCAB, tmp_path / "whole")
+    assert whole.buckets == 1
     # Tiny blocks and buckets: many read blocks and many buckets for one day.
     bucket_rows = 50 if entity is CUSTOMERS else 1_500
-    outcome = stream_entity(raw_day, entity, date.fromisoformat(DAY), master, tmp_path, bucket_rows=bucket_rows, block_bytes=16 << 10)
-    assert outcome.buckets >= 3
-    clean = pq.read_table(partition_file(tmp_path, f"clean_{entity.name}", DAY))
-    quarantine = pq.read_table(partition_file(tmp_path, f"quarantine_{entity.name}", DAY))
-    assert clean.equals(expected.clean)
-    assert quarantine.equals(expected.quarantine)
-    for key, value in expected.stats.items():
-        assert outcome.stats[key] == value, key
+    small = stream_entity(raw_day, entity, date.fromisoformat(DAY), master, VOCAB, tmp_path / "small", bucket_rows=bucket_rows, block_bytes=16 << 10)
+    assert small.buckets >= 3
+    for expected, got in zip(_published(tmp_path / "whole", entity), _published(tmp_path / "small", entity)):
+        assert got.equals(expected)
+    assert small.stats == whole.stats
 
 
 def test_duplicate_ids_split_across_blocks_are_deduped(tmp_path):
@@ -58,22 +60,20 @@ def test_duplicate_ids_split_across_blocks_are_deduped(tmp_path):
     lines.append("E00007,C1,2025-12-10 11:00:00,page_view,web,,100,2025-12-10")  # loser: no session, last block
     lines.insert(0, "E02999,C1,2025-12-10 10:00:00,page_view,web,S2999,100,2025-12-10")  # full-row copy, first block
     (folder / "events_raw.csv").write_text(header + "\n" + "\n".join(lines) + "\n")
-    outcome = stream_entity(folder, EVENTS, date.fromisoformat(DAY), pa.array(["C1"]), tmp_path / "out", bucket_rows=500, block_bytes=8 << 10)
+    outcome = stream_entity(folder, EVENTS, date.fromisoformat(DAY), pa.array(["C1"]), VOCAB, tmp_path / "out", bucket_rows=500, block_bytes=8 << 10)
     clean = pq.read_table(partition_file(tmp_path / "out", "clean_events", DAY))
     quarantine = pq.read_table(partition_file(tmp_path / "out", "quarantine_events", DAY))
     assert clean.num_rows == 3000 and clean.column("event_id").to_pylist() == sorted(clean.column("event_id").to_pylist())
     assert quarantine.column("reject_reason").to_pylist() == ["duplicate_event_id"]
     assert quarantine.column("source_line").to_pylist() == [3003]
-    assert outcome.stats["dropped_duplicates"] == 1
-    assert outcome.stats["total"] == 3002
+    assert outcome.stats.dropped_duplicates == 1
+    assert outcome.stats.total == 3002
 
 
 def test_contract_failure_publishes_nothing(raw_day, tmp_path, monkeypatch):
-    from prodq_dagster.core import vocab
-
-    monkeypatch.setitem(vocab.EVENT_TYPE, "page_view", "PAGE-VIEW")
-    master = _in_memory(raw_day, CUSTOMERS, None).clean.column("customer_id").combine_chunks()
-    outcome = stream_entity(raw_day, EVENTS, date.fromisoformat(DAY), master, tmp_path, bucket_rows=5_000)
+    master = _master(raw_day, tmp_path / "master")
+    break_event_contract(monkeypatch)
+    outcome = stream_entity(raw_day, EVENTS, date.fromisoformat(DAY), master, VOCAB, tmp_path, bucket_rows=5_000)
     assert not outcome.contract.passed
     assert not partition_file(tmp_path, "clean_events", DAY).exists()
     assert not partition_file(tmp_path, "quarantine_events", DAY).exists()

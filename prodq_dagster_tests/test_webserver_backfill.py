@@ -226,7 +226,7 @@ def check_day_outputs(out: Path, reports: Path, manifest: dict, day: str) -> Non
     for entity in ENTITIES:
         clean = pq.read_table(out / "clean" / entity / part).num_rows
         quarantine = pq.read_table(out / "quarantine" / entity / part).num_rows
-        assert pq.read_table(out / "metrics" / "load_stats" / entity / part).num_rows >= 1
+        assert json.loads((out / "metrics" / "load_stats" / entity / part.replace("part-0.parquet", "stats.json")).read_text())["total"] >= 0
         assert (clean, quarantine) == (report[entity]["clean"], report[entity]["quarantine"]), (day, entity)
         assert (clean, quarantine) == (expected[entity]["clean"], expected[entity]["quarantine"]), (day, entity)
     assert pq.read_table(out / "master" / "customers" / part).num_rows > 0

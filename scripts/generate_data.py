@@ -125,12 +125,22 @@ COUNTRIES = (
     "Germany", "FR", "france", "IN", "India", "NA", "Namibia", "JP", "BR", "Brasil", "CA",
 )  # fmt: skip
 CUSTOMER_STATUSES = ("active", "ACTIVE", "Active ", "actve", "inactive", "banned", "blocked")
+# A product-analytics mix (sessions, feature usage, paywalls, errors) beside the commerce
+# events, in the cases and spellings real trackers send.
 EVENT_TYPES = (
-    "page_view", "PageView", "page view", "Page-View", "product_view", "ADD_TO_CART",
-    "add to cart", "addToCart", "remove_from_cart", "search", "checkout", "purchase",
-    "login", "logout", "signup",
+    "login", "LOGIN", "Logged In", "logout", "Logout", "signup", "sign_up", "Signed Up",
+    "feature_use", "FEATURE_USE", "FeatureUse", "Feature Used", "paywall_view", "Paywall View",
+    "error", "Error", "session_start", "app_open", "screen_view", "page_view", "PageView",
+    "page view", "Page-View", "search", "product_view", "ADD_TO_CART", "addToCart", "checkout",
+    "purchase", "Order Completed",
 )  # fmt: skip
-EVENT_TYPE_WEIGHTS = (20, 6, 4, 3, 14, 5, 3, 3, 3, 10, 5, 4, 8, 4, 3)
+EVENT_TYPE_WEIGHTS = (
+    8, 2, 2, 4, 1, 2, 1, 1,
+    10, 3, 2, 2, 4, 1,
+    2, 1, 5, 3, 6, 8, 3,
+    2, 1, 5, 4, 3, 2, 3,
+    2, 1,
+)  # fmt: skip
 PLATFORMS = ("ios", "iOS", "iPhone", "android", "Android", "AND", "web", "Web", "browser")
 CURRENCIES = ("USD", "usd", "$", "EUR", "eur", "€", "GBP", "£", "INR", "JPY")
 CURRENCY_WEIGHTS = (30, 8, 6, 14, 5, 4, 10, 3, 10, 10)
@@ -152,9 +162,9 @@ P_MISSING_PLATFORM = 0.02
 P_MISSING_DURATION = 0.02
 P_BAD_EMAIL = 0.02
 P_MISSING_EMAIL = 0.02
-P_UNKNOWN_COUNTRY = 0.02
+P_UNKNOWN_COUNTRY = 0.005  # rare: common unknown values raise an alert of their own
 P_MISSING_COUNTRY = 0.02
-P_UNKNOWN_STATUS = 0.02
+P_UNKNOWN_STATUS = 0.005
 P_PADDED_INGEST_DATE = 0.03
 LATE_EVENT_SHARE = 0.002
 LOW_VOLUME_SHARE = 0.3

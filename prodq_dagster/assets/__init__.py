@@ -11,11 +11,12 @@ from .metrics import build_metrics_assets
 from .raw import raw_specs
 from .reports import build_report_assets
 
-def build_assets(partitions_def: dg.PartitionsDefinition, settings: Settings) -> list:
+def build_assets(partitions_def: dg.PartitionsDefinition, settings: Settings, version: str) -> list:
+    """Every asset of the chain; ``version`` is the code version they all carry."""
     return [
         *raw_specs(partitions_def),
-        *build_entity_assets(partitions_def),
-        build_master_asset(partitions_def),
-        build_metrics_assets(partitions_def),
-        *build_report_assets(partitions_def, settings),
+        *build_entity_assets(partitions_def, version),
+        build_master_asset(partitions_def, version),
+        build_metrics_assets(partitions_def, version),
+        *build_report_assets(partitions_def, version, settings.fail_on),
     ]

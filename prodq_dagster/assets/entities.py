@@ -17,7 +17,6 @@ from ..core import contract as core_contract
 from ..core import storage
 from ..core.reader import RawInputError
 from ..core.streaming import PUBLISHED, StreamOutcome, stream_entity
-from ..core.stats import stats_to_table
 from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
 from .metadata import clean_metadata, quarantine_metadata
@@ -33,8 +32,7 @@ _ENTITY_DOCS = {
     "status paid/failed/refunded/chargeback; customer_id is in the customer master of the day.",
 }
 
-def _outs(entity: str, subsettable: bool = False) -> dict[str, dg.AssetOut]:
-    version = core_contract.RULE_SET_VERSION
+def _outs(entity: str, version: str, subsettable: bool = False) -> dict[str, dg.AssetOut]:
     return {
         f"clean_{entity}": dg.AssetOut(
             is_required=not subsettable,
@@ -76,6 +74,13 @@ def _check_specs(entity: str, partitions_def: dg.PartitionsDefinition) -> list[d
             partitions_def=partitions_def,
             description="WARN when the raw files miss contract columns or carry extra ones.",
         ),
+        dg.AssetCheckSpec(
+            checks.UNKNOWN_VALUES_CHECK,
+            asset=clean,
+            partitions_def=partitions_def,
+            description="WARN when a raw category value that no vocabulary knows reaches the alert threshold "
+            "(PRODQ_UNKNOWN_VALUE_MIN_SHARE and PRODQ_UNKNOWN_VALUE_MIN_ROWS); the commonest unknown values are in the metadata.",
+        ),
     ]
 
 # Events and orders are one step: their two streams run side by side in threads (each
@@ -95,6 +100,7 @@ def _stream(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str,
             core_contract.ENTITIES[entity],
             day,
             master_ids,
+            config.vocabularies(),
             config.out_dir,
             bucket_rows=config.bucket_rows,
             block_bytes=config.read_block_mb << 20,
@@ -111,12 +117,14 @@ def _report(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str,
     failed); the outputs only carry metadata.
     """
     day = parse_partition_key(context.partition_key)
-    if not outcome.stats["feed_present"]:
+    if not outcome.stats.feed_present:
         context.log.warning(f"no {entity} file for {day}: writing empty outputs (missing_feed alert)")
     clean_key = f"clean_{entity}"
     contract = checks.contract_check_result(clean_key, outcome.contract)
     conservation = checks.conservation_check_result(clean_key, outcome.stats)
-    for result in (contract, conservation, checks.schema_drift_check_result(clean_key, outcome.stats)):
+    drift = checks.schema_drift_check_result(clean_key, outcome.stats)
+    unknown = checks.unknown_values_check_result(clean_key, outcome.stats, config.settings())
+    for result in (contract, conservation, drift, unknown):
         if dg.AssetCheckKey(dg.AssetKey(clean_key), result.check_name) in context.selected_asset_check_keys:
             yield result
     if not contract.passed or not conservation.passed:
@@ -126,7 +134,7 @@ def _report(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str,
         return None
     # The day's load statistics (the counts the two files cannot give back) for the metrics
     # and the reports: a file beside the outputs, not an asset of its own.
-    storage.write_table(stats_to_table(entity, outcome.stats), config.out_dir, f"load_stats_{entity}", day)
+    storage.write_stats(outcome.stats, config.out_dir, day)
     metadata = {"clean": clean_metadata, "quarantine": quarantine_metadata}
     for kind in _KINDS:
         if kind in publish:
@@ -134,7 +142,7 @@ def _report(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str,
     return None
 
 
-def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -> list[dg.AssetsDefinition]:
     common = dict(
         partitions_def=partitions_def,
         group_name=INGEST_GROUP,
@@ -143,7 +151,7 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
 
     @dg.multi_asset(
         name="customers",
-        outs=_outs("customers"),
+        outs=_outs("customers", version),
         deps=[raw_key("customers")],
         check_specs=_check_specs("customers", partitions_def),
         **common,
@@ -158,7 +166,7 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
 
     @dg.multi_asset(
         name=FACTS_STEP,
-        outs={name: out for entity in FACT_ENTITIES for name, out in _outs(entity, subsettable=True).items()},
+        outs={name: out for entity in FACT_ENTITIES for name, out in _outs(entity, version, subsettable=True).items()},
         deps=[*(raw_key(entity) for entity in FACT_ENTITIES), "customer_master"],
         internal_asset_deps={
             f"{kind}_{entity}": {raw_key(entity), dg.AssetKey("customer_master")} for entity in FACT_ENTITIES for kind in _KINDS

@@ -4,19 +4,21 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core import contract as core_contract
+from .. import checks
 from ..core import storage
+from ..core.arrivals import master_history_gaps
 from ..range_wait import wait_for_earlier_days
-from ..resources import parse_partition_key
+from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
 
-def build_master_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+
+def build_master_asset(partitions_def: dg.PartitionsDefinition, version: str) -> dg.AssetsDefinition:
     @dg.asset(
         name="customer_master",
         partitions_def=partitions_def,
         group_name=INGEST_GROUP,
         io_manager_key=IO_MANAGER_KEY,
-        code_version=core_contract.RULE_SET_VERSION,
+        code_version=version,
         required_resource_keys={CONFIG_KEY},
         kinds={"parquet"},
         deps=[
@@ -27,24 +29,44 @@ def build_master_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
                 partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True),
             ),
         ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                checks.MASTER_HISTORY_CHECK,
+                asset="customer_master",
+                partitions_def=partitions_def,
+                description="WARN when earlier days of the raw folder hold customers files that have no clean_customers "
+                "partition: their customers are missing from the master, so their events and orders would be orphans.",
+            )
+        ],
     )
-    def customer_master(context: dg.AssetExecutionContext) -> pa.Table:
+    def customer_master(context: dg.AssetExecutionContext):
         """Customer ids that are clean in any customers partition on or before this day.
 
         Events and orders of day D check referential integrity against it. It is rebuilt
         from the clean customers partitions up to D (only their customer_id column), so it
-        never sees days after D and backfills in any order give the same answer.
+        never sees days after D and backfills in any order give the same answer. The
+        master_history_complete check lists earlier raw customers days that were never
+        processed: backfill the customers asset for them, then this day again.
         """
+        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
         day = parse_partition_key(context.partition_key)
-        out_dir = getattr(context.resources, CONFIG_KEY).out_dir
         wait_for_earlier_days(context, "clean_customers")
-        days = [d for d in storage.written_days(out_dir, "clean_customers") if d <= day]
-        tables = storage.read_tables(out_dir, "clean_customers", days, columns=["customer_id"])
+        written = storage.written_days(config.out_dir, "clean_customers")
+        days = [d for d in written if d <= day]
+        tables = storage.read_tables(config.out_dir, "clean_customers", days, columns=["customer_id"])
         ids = pa.concat_arrays([t.column("customer_id").combine_chunks() for t in tables.values()]) if tables else pa.array([], pa.string())
         master = pa.table({"customer_id": pc.unique(ids)}).sort_by("customer_id")
-        context.add_output_metadata(
-            {"dagster/row_count": master.num_rows, "customer_partitions_read": len(tables), "first_partition": days[0].isoformat() if days else ""}
+        first_partition = parse_partition_key(context.assets_def.partitions_def.get_first_partition_key())
+        gaps = master_history_gaps(config.raw_dir, written, day, since=first_partition)
+        yield dg.Output(
+            master,
+            metadata={
+                "dagster/row_count": master.num_rows,
+                "customer_partitions_read": len(tables),
+                "first_partition": days[0].isoformat() if days else "",
+                "missing_customers_days": len(gaps),
+            },
         )
-        return master
+        yield checks.master_history_check_result(gaps)
 
     return customer_master

@@ -2,9 +2,8 @@
 
 import dagster as dg
 
-from ..core import contract as core_contract
 from ..core import metrics as core_metrics
-from ..resources import parse_partition_key
+from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, IO_MANAGER_KEY, METRICS_GROUP
 from .metadata import column_schema
 from .upstream import CLEAN_ASSETS, read_load_stats, read_upstream
@@ -12,8 +11,7 @@ from .upstream import CLEAN_ASSETS, read_load_stats, read_upstream
 _CHARTED = ("events_clean", "events_quarantine_rate", "orders_quarantine_rate", "duration_ms_p95", "amount_p95_USD", "amount_p95_EUR", "events_outside_day")
 
 
-def build_metrics_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    version = core_contract.RULE_SET_VERSION
+def build_metrics_assets(partitions_def: dg.PartitionsDefinition, version: str) -> dg.AssetsDefinition:
 
     @dg.multi_asset(
         name="metrics",
@@ -41,13 +39,14 @@ def build_metrics_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
     def metrics(context: dg.AssetExecutionContext):
         """Compute the day's quality and volume metrics and its hourly clean event counts."""
         day = parse_partition_key(context.partition_key)
-        out_dir = getattr(context.resources, CONFIG_KEY).out_dir
+        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
+        out_dir = config.out_dir
         # Only the columns the metrics use, so a large day is never loaded whole.
         clean_events = read_upstream(out_dir, "clean_events", day, core_metrics.EVENT_COLUMNS, core_metrics.EVENT_TEXT_COLUMNS)
         events = core_metrics.summarize_events(day, clean_events)
         del clean_events
         clean_orders = read_upstream(out_dir, "clean_orders", day, core_metrics.ORDER_COLUMNS)
-        daily = core_metrics.daily_metrics(day, read_load_stats(out_dir, day), events, clean_orders)
+        daily = core_metrics.daily_metrics(day, read_load_stats(out_dir, day), events, clean_orders, config.vocabularies())
         hourly = core_metrics.hourly_events(events)
         row = daily.to_pylist()[0]
         charted = {key: row[key] for key in _CHARTED if row.get(key) is not None}

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ..core import storage
 from ..core.contract import ENTITIES
-from ..core.stats import stats_from_table
+from ..core.stats import EntityStats
 
 # The load statistics of an entity-day are written by the step that writes its clean
 # partition, so depending on the clean assets covers them.
@@ -33,6 +33,10 @@ def read_upstream(
     return table
 
 
-def read_load_stats(out_dir: str, day: date) -> dict[str, dict]:
+def read_load_stats(out_dir: str, day: date) -> dict[str, EntityStats]:
     """The load statistics of the three entities of a day, keyed by entity name."""
-    return {name: stats_from_table(read_upstream(out_dir, f"load_stats_{name}", day)) for name in ENTITIES}
+    found = {name: storage.read_stats(out_dir, name, day) for name in ENTITIES}
+    missing = [name for name, stats in found.items() if stats is None]
+    if missing:
+        raise dg.Failure(description=f"no load statistics of {', '.join(missing)} for {day.isoformat()}: materialize clean_{missing[0]} first")
+    return found

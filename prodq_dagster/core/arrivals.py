@@ -165,3 +165,14 @@ def read_arrivals(out_dir: str | Path) -> dict[str, str]:
     if not path.exists():
         return {}
     return json.loads(path.read_text())
+
+
+def master_history_gaps(raw_dir: str | Path, clean_customer_days: list[date], day: date, since: date = date.min) -> list[date]:
+    """Days in [``since``, ``day``) whose raw folder holds customers files but that have no clean customers partition.
+
+    Their customers are missing from the master of ``day``, so events and orders of those
+    customers would be counted as orphans.
+    """
+    scans, _ = scan_raw_root(raw_dir)
+    written = set(clean_customer_days)
+    return [s.day for s in scans if since <= s.day < day and "customers" in s.entities_present and s.day not in written]

@@ -11,6 +11,9 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 
+FAIL_ON_LEVELS = ("none", "warning", "critical")
+
+
 @dataclass(frozen=True)
 class Settings:
     raw_dir: str = "data/raw"
@@ -23,6 +26,18 @@ class Settings:
     volume_drop_ratio: float = 0.5
     volume_baseline_days: int = 7
     volume_lookback_days: int = 60
+    # quarantine_rate: critical above this share of an entity's raw rows; a warning when the rate
+    # is more than the margin (in rate points) above the median of the baseline days
+    quarantine_rate_max: float = 0.2
+    quarantine_rate_margin: float = 0.05
+    # unknown_category_value: one unknown raw value in at least this share of the entity's rows
+    # and at least this many rows
+    unknown_value_min_share: float = 0.01
+    unknown_value_min_rows: int = 20
+    # CI gate: the lowest alert severity that fails the run ("none", "warning" or "critical")
+    fail_on: str = "none"
+    # folder of user vocabulary files that extend or replace the shipped ones ("" = none)
+    vocab_dir: str = ""
     # bounded memory: rows per dedupe bucket and bytes per raw read block
     bucket_rows: int = 1_000_000
     read_block_mb: int = 64
@@ -50,5 +65,7 @@ class Settings:
                 raise ValueError(f"PRODQ_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
         settings = cls(**values)
         date.fromisoformat(settings.partitions_start)  # fail early on a bad start date
+        if settings.fail_on not in FAIL_ON_LEVELS:
+            raise ValueError(f"PRODQ_FAIL_ON={settings.fail_on!r} must be one of {', '.join(FAIL_ON_LEVELS)}")
         return settings
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-# Bump when a rule, vocabulary or output shape changes: every asset's code_version
-# carries it, so partitions built under older rules show as stale in the UI.
-RULE_SET_VERSION = "2026.11.1"
+if TYPE_CHECKING:
+    from .vocab import Vocabularies
+
+# Bump when a rule or output shape changes: every asset's code_version carries it (with
+# the digest of the vocabularies in force), so partitions built under older rules or
+# another vocabulary show as stale in the UI.
+RULE_SET_VERSION = "2026.12.1"
 
 NULL_MARKERS = frozenset({"", "null", "none", "nan", "n/a", "-"})
 
@@ -71,6 +76,11 @@ ORDERS = Entity(
 ENTITIES: dict[str, Entity] = {e.name: e for e in (CUSTOMERS, EVENTS, ORDERS)}
 
 MAX_DURATION_MS = 86_400_000
+
+
+def code_version(vocab: Vocabularies) -> str:
+    """The code version of every asset: the rule set and the vocabularies in force."""
+    return f"{RULE_SET_VERSION}+vocab.{vocab.digest}"
 
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import normalize as nz
-from . import vocab
 from .contract import CUSTOMERS, EVENTS, MAX_DURATION_MS, ORDERS, Entity
 from .timestamps import parse_utc
+from .vocab import Vocabularies
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 
@@ -32,6 +32,7 @@ class Evaluation:
     reasons: dict[str, np.ndarray]  # reason code -> mask (reject and warn codes)
     rank_keys: list[np.ndarray] = field(default_factory=list)  # higher is better, lexicographic
     missing: dict[str, np.ndarray] = field(default_factory=dict)  # key raw columns -> null-marker mask
+    categories: dict[str, nz.Category] = field(default_factory=dict)  # categorical column -> its lookup
 
 
 def _col(table: pa.Table, name: str) -> pa.Array:
@@ -69,13 +70,14 @@ def _in_master(customer_id: pa.Array, master_ids: pa.Array) -> tuple[np.ndarray,
     return ~_present(position), pa.DictionaryArray.from_arrays(position, master_ids)
 
 
-def evaluate_customers(table: pa.Table, day: date, master_ids: pa.Array | None = None) -> Evaluation:
+def evaluate_customers(table: pa.Table, day: date, master_ids: pa.Array | None, vocab: Vocabularies) -> Evaluation:
     customer_id = nz.text(_col(table, "customer_id"))
     email = pc.utf8_lower(nz.text(_col(table, "email")))
     created_raw = nz.text(_col(table, "created_at"))
     created = parse_utc(created_raw)
-    _, country = nz.category(_col(table, "country"), vocab.COUNTRY)
-    _, status = nz.category(_col(table, "status"), vocab.CUSTOMER_STATUS)
+    country_lookup = nz.category(_col(table, "country"), vocab.country)
+    status_lookup = nz.category(_col(table, "status"), vocab.customer_status)
+    country, status = country_lookup.canonical, status_lookup.canonical
 
     email_valid = _mask(pc.match_substring_regex(email, EMAIL_PATTERN))
     created_ok = _present(created)
@@ -96,17 +98,19 @@ def evaluate_customers(table: pa.Table, day: date, master_ids: pa.Array | None =
         "status": status,
     }
     missing = {"customer_id": ~_present(customer_id), "created_at": ~_present(created_raw)}
-    return Evaluation(columns, reasons, [email_valid, created_ok, _time_rank(created)], missing)
+    categories = {"country": country_lookup, "status": status_lookup}
+    return Evaluation(columns, reasons, [email_valid, created_ok, _time_rank(created)], missing, categories)
 
 
-def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluation:
+def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array, vocab: Vocabularies) -> Evaluation:
     event_time_raw = nz.text(_col(table, "event_time"))
     pool = ThreadPoolExecutor(max_workers=1)
     pending_time = pool.submit(parse_utc, event_time_raw)  # overlaps with the columns below
     event_id = nz.text(_col(table, "event_id"))
     customer_id = nz.text(_col(table, "customer_id"))
-    _, event_type = nz.category(_col(table, "event_type"), vocab.EVENT_TYPE, fold=nz.snake_case)
-    platform_raw, platform = nz.category(_col(table, "platform"), vocab.PLATFORM)
+    type_lookup = nz.category(_col(table, "event_type"), vocab.event_type)
+    platform_lookup = nz.category(_col(table, "platform"), vocab.platform)
+    event_type, platform_raw, platform = type_lookup.canonical, platform_lookup.present, platform_lookup.canonical
     session_id = nz.text(_col(table, "session_id"))
     duration_raw = nz.text(_col(table, "duration_ms"))
     duration = nz.number(duration_raw)
@@ -145,17 +149,18 @@ def evaluate_events(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
     }
     rank = [time_ok, ~orphan, type_ok, platform_ok, session_ok, duration_ok, _time_rank(event_time)]
     missing = {"event_id": ~_present(event_id), "customer_id": ~_present(customer_id), "event_time": ~_present(event_time_raw)}
-    return Evaluation(columns, reasons, rank, missing)
+    return Evaluation(columns, reasons, rank, missing, {"event_type": type_lookup, "platform": platform_lookup})
 
 
-def evaluate_orders(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluation:
+def evaluate_orders(table: pa.Table, day: date, master_ids: pa.Array, vocab: Vocabularies) -> Evaluation:
     order_id = nz.text(_col(table, "order_id"))
     customer_id = nz.text(_col(table, "customer_id"))
     order_time_raw = nz.text(_col(table, "order_time"))
     order_time = parse_utc(order_time_raw)
     amount, rounded = nz.money(nz.text(_col(table, "amount")))
-    _, currency = nz.category(_col(table, "currency"), vocab.CURRENCY)
-    _, status = nz.category(_col(table, "status"), vocab.ORDER_STATUS)
+    currency_lookup = nz.category(_col(table, "currency"), vocab.currency)
+    status_lookup = nz.category(_col(table, "status"), vocab.order_status)
+    currency, status = currency_lookup.canonical, status_lookup.canonical
 
     amount_ok = _mask(pc.greater_equal(amount, pa.scalar(0, nz.MONEY_TYPE)))
     positive = _mask(pc.greater(amount, pa.scalar(0, nz.MONEY_TYPE)))
@@ -185,7 +190,7 @@ def evaluate_orders(table: pa.Table, day: date, master_ids: pa.Array) -> Evaluat
     }
     rank = [time_ok, ~orphan, amount_ok, currency_ok, status_ok, _time_rank(order_time)]
     missing = {"order_id": ~_present(order_id), "customer_id": ~_present(customer_id), "order_time": ~_present(order_time_raw)}
-    return Evaluation(columns, reasons, rank, missing)
+    return Evaluation(columns, reasons, rank, missing, {"currency": currency_lookup, "status": status_lookup})
 
 
 EVALUATORS = {
@@ -195,5 +200,5 @@ EVALUATORS = {
 }
 
 
-def evaluate(entity: Entity, table: pa.Table, day: date, master_ids: pa.Array | None) -> Evaluation:
-    return EVALUATORS[entity.name](table, day, master_ids)
+def evaluate(entity: Entity, table: pa.Table, day: date, master_ids: pa.Array | None, vocab: Vocabularies) -> Evaluation:
+    return EVALUATORS[entity.name](table, day, master_ids, vocab)

@@ -15,8 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import vocab
 from .contract import ENTITIES, RULE_SET_VERSION
+from .stats import EntityStats
+from .vocab import Vocabularies
 
 PERCENTILES = (50, 95)
 EVENT_COLUMNS = ["customer_id", "event_time_utc", "event_type", "platform", "duration_ms"]
@@ -142,36 +143,37 @@ def _counts_by(found: dict, vocabulary: list[str]) -> dict[str, int]:
     return out
 
 
-def daily_metrics(day: date, stats: dict[str, dict], events: EventSummary, orders_clean: pa.Table) -> pa.Table:
+def daily_metrics(
+    day: date, stats: dict[str, EntityStats], events: EventSummary, orders_clean: pa.Table, vocab: Vocabularies
+) -> pa.Table:
     """The one-row metrics table of a day."""
     row: dict[str, object] = {"rule_set_version": RULE_SET_VERSION}
     for name, entity in ENTITIES.items():
         s = stats[name]
-        total = s["total"]
-        by_reason = s["by_reason"]
+        by_reason = s.by_reason
         row |= {
-            f"{name}_feed_present": bool(s["feed_present"]),
-            f"{name}_total": total,
-            f"{name}_clean": s["clean"],
-            f"{name}_quarantine": s["quarantine"],
-            f"{name}_dropped_duplicates": s["dropped_duplicates"],
-            f"{name}_malformed": s["malformed"],
-            f"{name}_quarantine_rate": _rate(s["quarantine"], total),
-            f"{name}_full_row_duplicate_rate": _rate(s["duplicates"]["full_row"], total),
-            f"{name}_id_duplicate_rate": _rate(s["duplicates"]["id"], total),
-            f"{name}_invalid_timestamp_rate": _rate(by_reason.get(f"invalid_{entity.time_column}", 0), total),
+            f"{name}_feed_present": s.feed_present,
+            f"{name}_total": s.total,
+            f"{name}_clean": s.clean,
+            f"{name}_quarantine": s.quarantine,
+            f"{name}_dropped_duplicates": s.dropped_duplicates,
+            f"{name}_malformed": s.malformed,
+            f"{name}_quarantine_rate": s.quarantine_rate,
+            f"{name}_full_row_duplicate_rate": _rate(s.dropped_duplicates, s.total),
+            f"{name}_id_duplicate_rate": _rate(s.id_duplicates, s.total),
+            f"{name}_invalid_timestamp_rate": _rate(by_reason.get(f"invalid_{entity.time_column}", 0), s.total),
         }
-        parsed = total - s["malformed"] - s["dropped_duplicates"]  # the rows the null counts cover
-        for column, count in s["null_counts"].items():
+        parsed = s.total - s.malformed - s.dropped_duplicates  # the rows the null counts cover
+        for column, count in s.null_counts.items():
             row[f"{name}_null_rate_{column}"] = _rate(count, parsed)
     for name in ("events", "orders"):
-        row[f"{name}_orphan_rate"] = _rate(stats[name]["by_reason"].get("orphan_customer_id", 0), stats[name]["total"])
+        row[f"{name}_orphan_rate"] = _rate(stats[name].by_reason.get("orphan_customer_id", 0), stats[name].total)
 
-    for key, value in _counts_by(events.by_type, vocab.canonical_values(vocab.EVENT_TYPE)).items():
+    for key, value in _counts_by(events.by_type, vocab.event_type.canonical).items():
         row[f"events_type_{key}"] = value
-    for key, value in _counts_by(events.by_platform, vocab.canonical_values(vocab.PLATFORM)).items():
+    for key, value in _counts_by(events.by_platform, vocab.platform.canonical).items():
         row[f"events_platform_{key}"] = value
-    for key, value in _counts_by(_value_counts(orders_clean.column("status")), vocab.canonical_values(vocab.ORDER_STATUS)).items():
+    for key, value in _counts_by(_value_counts(orders_clean.column("status")), vocab.order_status.canonical).items():
         if key != "missing":
             row[f"orders_status_{key}"] = value
 
@@ -184,7 +186,7 @@ def daily_metrics(day: date, stats: dict[str, dict], events: EventSummary, order
     currency = orders_clean.column("currency").combine_chunks()
     amounts = pc.cast(orders_clean.column("amount"), pa.float64()).combine_chunks().to_numpy(zero_copy_only=False)
     cents = np.rint(amounts * 100).astype(np.int64)
-    for code in vocab.canonical_values(vocab.CURRENCY):
+    for code in vocab.currency.canonical:
         values = cents[pc.equal(currency, code).to_numpy(zero_copy_only=False)]
         for q, p in zip(PERCENTILES, _percentiles(values)):
             row[f"amount_p{q}_{code}"] = None if p is None else p / 100

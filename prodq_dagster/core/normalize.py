@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .contract import NULL_MARKERS
+from .privacy import mask_email_text
+from .stats import SPELLING_EXAMPLES, UnknownValue, rank_unknown
+from .vocab import Vocabulary
 
 def _case_variants(word: str) -> set[str]:
     variants = {""}
@@ -71,18 +76,44 @@ def by_dictionary(values: pa.Array, transform) -> pa.Array:
     return pc.take(transform(encoded.dictionary), encoded.indices)
 
 
-def category(values: pa.Array, table: dict[str, str], fold=None) -> tuple[pa.DictionaryArray, pa.DictionaryArray]:
-    """(present text, canonical value) of a categorical column: null markers are missing,
-    unknown spellings map to null canonical values.
+@dataclass
+class Category:
+    """A categorical column looked up in its vocabulary, dictionary-encoded over its distinct spellings.
 
-    Both come back dictionary-encoded over the column's distinct spellings: the string
-    work runs once per spelling, and the row-order takes that build the clean table move
-    4-byte indices instead of strings (the clean schema casts them back to text).
+    The string work runs once per spelling, and the row-order takes that build the clean
+    table move 4-byte indices instead of strings (the clean schema casts them back to text).
     """
+
+    present: pa.DictionaryArray  # trimmed raw text; null where missing (null marker)
+    canonical: pa.DictionaryArray  # canonical value; null where missing or unknown
+    keys: pa.Array  # per dictionary entry: the folded lookup key (null where missing)
+
+    def unknown_values(self, rows: np.ndarray | None = None) -> list[UnknownValue]:
+        """Present values the vocabulary does not know, counted by lookup key (among ``rows``, a mask)."""
+        indices = self.present.indices
+        if rows is not None:
+            indices = indices.filter(pa.array(rows))
+        entries = len(self.present.dictionary)
+        counts = np.bincount(pc.fill_null(indices, entries).to_numpy(zero_copy_only=False), minlength=entries + 1)[:entries]
+        unknown = pc.and_(pc.is_valid(self.keys), pc.is_null(self.canonical.dictionary)).to_numpy(zero_copy_only=False)
+        found: dict[str, UnknownValue] = {}
+        spellings = self.present.dictionary.to_pylist()
+        keys = self.keys.to_pylist()
+        for entry in np.flatnonzero(unknown & (counts > 0)):
+            key = mask_email_text(keys[entry])
+            item = found.setdefault(key, UnknownValue(key, 0))
+            item.rows += int(counts[entry])
+            item.spellings = sorted({*item.spellings, mask_email_text(spellings[entry])})[:SPELLING_EXAMPLES]
+        return rank_unknown(list(found.values()))
+
+
+def category(values: pa.Array, vocabulary: Vocabulary) -> Category:
+    """Trim, null the markers, fold and look up a categorical column in its vocabulary."""
     encoded = pc.dictionary_encode(values)
     present = text(encoded.dictionary)
-    canonical = lookup(fold(present) if fold else present, table)
-    return with_dictionary(encoded.indices, present), with_dictionary(encoded.indices, canonical)
+    keys = vocabulary.keys_of(present)
+    canonical = vocabulary.lookup(keys)
+    return Category(with_dictionary(encoded.indices, present), with_dictionary(encoded.indices, canonical), keys)
 
 
 def with_dictionary(indices: pa.Array, dictionary: pa.Array) -> pa.DictionaryArray:
@@ -91,19 +122,6 @@ def with_dictionary(indices: pa.Array, dictionary: pa.Array) -> pa.DictionaryArr
     has_value = pc.fill_null(pc.take(pc.is_valid(dictionary), indices), False)
     indices = pc.if_else(has_value, indices, pa.scalar(None, indices.type))
     return pa.DictionaryArray.from_arrays(indices, dictionary)
-
-
-def lookup(values: pa.Array, table: dict[str, str]) -> pa.Array:
-    """Map already-trimmed values through a vocabulary (keys lower case); null where unknown."""
-    keys = pa.array(list(table.keys()), pa.string())
-    canonical = pa.array(list(table.values()), pa.string())
-    return pc.take(canonical, pc.index_in(pc.utf8_lower(values), value_set=keys))
-
-
-def snake_case(values: pa.Array) -> pa.Array:
-    """``PageView`` / ``page view`` / ``Page-View`` -> ``page_view``."""
-    split_camel = pc.replace_substring_regex(values, r"([a-z0-9])([A-Z])", r"\1_\2")
-    return pc.replace_substring_regex(pc.utf8_lower(split_camel), r"[\s\-]+", "_")
 
 
 def number(values: pa.Array) -> pa.Array:

@@ -10,7 +10,7 @@ report are built from.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -25,7 +25,9 @@ from .evaluate import evaluate
 from .gather import take_rows
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
 from .reader import RawData
-from .rules import CODE_ORDER, Action, rules_for
+from .rules import Action, rules_for
+from .stats import EntityStats
+from .vocab import Vocabularies
 
 # Codes that come from reading, not from evaluating a parsed row.
 _READ_CODES = ("malformed_row", "missing_column")
@@ -38,7 +40,7 @@ class EntityResult:
     entity: str
     clean: pa.Table
     quarantine: pa.Table
-    stats: dict = field(default_factory=dict)
+    stats: EntityStats
 
 
 def _reason_strings(bits: np.ndarray, codes: list[str], prefix: pa.Array | None = None) -> pa.Array:
@@ -65,26 +67,11 @@ def _bits(reasons: dict[str, np.ndarray], codes: list[str], n: int) -> np.ndarra
     return bits
 
 
-def count_codes(combinations: dict[str, int]) -> dict[str, int]:
-    """Count single reason codes from the counts of ``a|b`` combinations, in catalogue order."""
-    counts: dict[str, int] = {}
-    for combination, n in combinations.items():
-        for code in combination.split("|"):
-            counts[code] = counts.get(code, 0) + n
-    return dict(sorted(counts.items(), key=lambda kv: (CODE_ORDER.get(kv[0].split(":")[0], 99), kv[0])))
-
-
 def combination_counts(reason_strings: pa.Array) -> dict[str, int]:
     """Count of each distinct ``reject_reason`` value."""
     if len(reason_strings) == 0:
         return {}
     return {d["values"]: d["counts"] for d in pc.value_counts(reason_strings.drop_null()).to_pylist()}
-
-
-def top_combinations(counts: dict[str, int], limit: int = 10) -> list[dict]:
-    """The commonest ``reject_reason`` values, most frequent first (ties by name)."""
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    return [{"reject_reason": value, "count": count} for value, count in ranked]
 
 
 def _malformed_quarantine(raw: RawData) -> pa.Table:
@@ -115,19 +102,19 @@ class SplitEntity:
     clean_columns: pa.Table
     clean_rows: np.ndarray
     quarantine: pa.Table
-    stats: dict
+    stats: EntityStats
 
     def result(self) -> EntityResult:
         clean = take_rows(self.clean_columns, self.clean_rows).cast(CLEAN_SCHEMAS[self.entity])
         return EntityResult(self.entity, clean, self.quarantine, self.stats)
 
 
-def process_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) -> EntityResult:
+def process_entity(raw: RawData, day: date, master_ids: pa.Array | None, vocab: Vocabularies) -> EntityResult:
     """Evaluate, dedupe and split one entity-day of raw records."""
-    return split_entity(raw, day, master_ids).result()
+    return split_entity(raw, day, master_ids, vocab).result()
 
 
-def split_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) -> SplitEntity:
+def split_entity(raw: RawData, day: date, master_ids: pa.Array | None, vocab: Vocabularies) -> SplitEntity:
     """Evaluate and dedupe one entity-day: the quarantine table, the clean rows and the stats."""
     entity: Entity = raw.entity
     table = raw.table
@@ -144,7 +131,7 @@ def split_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) ->
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending_groups = pool.submit(group_and_compare)
-        ev = evaluate(entity, table, day, master_ids)
+        ev = evaluate(entity, table, day, master_ids, vocab)
         groups, repeated = pending_groups.result()
     dropped = repeated.dropped
     reject_codes = [r.code for r in rules_for(entity.name, Action.REJECT) if r.code not in _READ_CODES]
@@ -170,24 +157,25 @@ def split_entity(raw: RawData, day: date, master_ids: pa.Array | None = None) ->
     quarantine = _quarantine_table(entity, table.filter(bad), reasons, pk.filter(bad))
     quarantine = pa.concat_tables([_malformed_quarantine(raw), quarantine])
 
-    warn_counts = {code: int(ev.reasons[code][is_good].sum()) for code in warn_codes}
-    combinations = combination_counts(quarantine.column("reject_reason").combine_chunks())
-    stats = {
-        "total": n + raw.malformed.num_rows,
-        "clean": len(clean_rows),
-        "quarantine": quarantine.num_rows,
-        "dropped_duplicates": int(dropped.sum()),
-        "malformed": raw.malformed.num_rows,
-        "duplicates": {"full_row": int(dropped.sum()), "id": int(losers.sum())},
-        "by_reason": count_codes(combinations),
-        "by_warning": warn_counts,
-        "top_reason_combinations": top_combinations(combinations),
-        "schema": {"missing_columns": raw.missing_columns, "extra_columns": raw.extra_columns},
-        "files": raw.files,
-        "feed_present": raw.feed_present,
-        "encoding_repaired_files": raw.repaired_encoding_files,
-        "null_counts": {name: int((mask & ~dropped).sum()) for name, mask in ev.missing.items()},
-    }
+    kept = ~dropped
+    stats = EntityStats(
+        entity=entity.name,
+        feed_present=raw.feed_present,
+        files=list(raw.files),
+        total=n + raw.malformed.num_rows,
+        clean=len(clean_rows),
+        quarantine=quarantine.num_rows,
+        dropped_duplicates=int(dropped.sum()),
+        malformed=raw.malformed.num_rows,
+        id_duplicates=int(losers.sum()),
+        reason_combinations=combination_counts(quarantine.column("reject_reason").combine_chunks()),
+        by_warning={code: int(ev.reasons[code][is_good].sum()) for code in warn_codes},
+        null_counts={name: int((mask & kept).sum()) for name, mask in ev.missing.items()},
+        missing_columns=list(raw.missing_columns),
+        extra_columns=list(raw.extra_columns),
+        encoding_repaired_files=list(raw.repaired_encoding_files),
+        unknown_values={column: found for column, lookup in ev.categories.items() if (found := lookup.unknown_values(kept))},
+    )
     return SplitEntity(entity.name, pa.table(clean_cols), clean_rows, quarantine, stats)
 
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .contract import Entity
+from .contract import ENTITIES, Entity
 
 NEWLINE, QUOTE, COMMA = 10, 34, 44
 META_COLUMNS = ("extra_columns", "missing_columns", "source_file", "source_line")
@@ -63,6 +63,19 @@ def find_files(day_dir: Path, entity: Entity) -> list[Path]:
         return []
     found = [p for p in day_dir.iterdir() if p.is_file() and p.name.startswith(entity.file_prefix)]
     return sorted(p for p in found if p.name.endswith((".csv", ".csv.gz")))
+
+
+def _is_marker(name: str) -> bool:
+    """Hidden files and markers such as ``_SUCCESS`` are not feed files."""
+    return name.startswith((".", "_"))
+
+
+def unmatched_files(day_dir: Path) -> list[str]:
+    """Files of a day folder that belong to no entity (e.g. ``events.csv``), sorted; markers excluded."""
+    if not day_dir.is_dir():
+        return []
+    matched = {p.name for entity in ENTITIES.values() for p in find_files(day_dir, entity)}
+    return sorted(p.name for p in day_dir.iterdir() if p.name not in matched and not _is_marker(p.name) and not p.is_dir())
 
 
 def _read_bytes(path: Path) -> bytearray:

@@ -18,10 +18,10 @@ import pandera.pandas as pa_schema
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import vocab
 from .contract import MAX_DURATION_MS
 from .normalize import MONEY_TYPE
 from .privacy import mask_email_text
+from .vocab import Vocabularies, Vocabulary
 
 SAMPLE_LIMIT = 20
 TS = "datetime64[us, UTC]"
@@ -52,9 +52,8 @@ def _key(unique: bool = False) -> pa_schema.Column:
     return pa_schema.Column("str", nullable=False, checks=checks)
 
 
-def _category(table: dict[str, str] | frozenset, nullable: bool) -> pa_schema.Column:
-    allowed = sorted(set(table.values())) if isinstance(table, dict) else sorted(table)
-    return pa_schema.Column("str", pa_schema.Check.isin(allowed), nullable=nullable)
+def _category(vocabulary: Vocabulary, nullable: bool) -> pa_schema.Column:
+    return pa_schema.Column("str", pa_schema.Check.isin(vocabulary.canonical), nullable=nullable)
 
 
 _POSITIVE_STATUSES = ("paid", "refunded", "chargeback")
@@ -65,49 +64,60 @@ def _amount_fits_status(df: pd.DataFrame) -> pd.Series:
     return ~needs_positive | (df["amount"] > Decimal("0")).fillna(False).astype(bool)
 
 
-CLEAN_CONTRACTS: dict[str, pa_schema.DataFrameSchema] = {
-    "customers": pa_schema.DataFrameSchema(
-        {
-            "customer_id": _key(unique=True),
-            "email": pa_schema.Column("str", nullable=True),
-            "email_valid": pa_schema.Column(bool),
-            "created_at_utc": pa_schema.Column(TS, nullable=False),
-            "country": _category(vocab.ISO_COUNTRY_CODES, nullable=True),
-            "status": _category(vocab.CUSTOMER_STATUS, nullable=True),
-            "warn_reason": pa_schema.Column("str", nullable=True),
-        },
-        strict=True,
-        name="clean_customers",
-    ),
-    "events": pa_schema.DataFrameSchema(
-        {
-            "event_id": _key(unique=True),
-            "customer_id": _key(),
-            "event_time_utc": pa_schema.Column(TS, nullable=False),
-            "event_type": _category(vocab.EVENT_TYPE, nullable=False),
-            "platform": _category(vocab.PLATFORM, nullable=True),
-            "session_id": pa_schema.Column("str", nullable=True),
-            "duration_ms": pa_schema.Column("Int64", pa_schema.Check.in_range(0, MAX_DURATION_MS), nullable=True),
-            "warn_reason": pa_schema.Column("str", nullable=True),
-        },
-        strict=True,
-        name="clean_events",
-    ),
-    "orders": pa_schema.DataFrameSchema(
-        {
-            "order_id": _key(unique=True),
-            "customer_id": _key(),
-            "order_time_utc": pa_schema.Column(TS, nullable=False),
-            "amount": pa_schema.Column(MONEY, pa_schema.Check.ge(Decimal("0")), nullable=False),
-            "currency": _category(vocab.CURRENCY, nullable=False),
-            "status": _category(vocab.ORDER_STATUS, nullable=False),
-            "warn_reason": pa_schema.Column("str", nullable=True),
-        },
-        checks=[pa_schema.Check(_amount_fits_status, name="amount_positive_for_paid_refunded_chargeback")],
-        strict=True,
-        name="clean_orders",
-    ),
-}
+_CONTRACTS: dict[str, dict[str, pa_schema.DataFrameSchema]] = {}
+
+
+def clean_contracts(vocab: Vocabularies) -> dict[str, pa_schema.DataFrameSchema]:
+    """The contract of each clean output under the vocabularies in force (built once per digest)."""
+    if vocab.digest not in _CONTRACTS:
+        _CONTRACTS[vocab.digest] = _build_contracts(vocab)
+    return _CONTRACTS[vocab.digest]
+
+
+def _build_contracts(vocab: Vocabularies) -> dict[str, pa_schema.DataFrameSchema]:
+    return {
+        "customers": pa_schema.DataFrameSchema(
+            {
+                "customer_id": _key(unique=True),
+                "email": pa_schema.Column("str", nullable=True),
+                "email_valid": pa_schema.Column(bool),
+                "created_at_utc": pa_schema.Column(TS, nullable=False),
+                "country": _category(vocab.country, nullable=True),
+                "status": _category(vocab.customer_status, nullable=True),
+                "warn_reason": pa_schema.Column("str", nullable=True),
+            },
+            strict=True,
+            name="clean_customers",
+        ),
+        "events": pa_schema.DataFrameSchema(
+            {
+                "event_id": _key(unique=True),
+                "customer_id": _key(),
+                "event_time_utc": pa_schema.Column(TS, nullable=False),
+                "event_type": _category(vocab.event_type, nullable=False),
+                "platform": _category(vocab.platform, nullable=True),
+                "session_id": pa_schema.Column("str", nullable=True),
+                "duration_ms": pa_schema.Column("Int64", pa_schema.Check.in_range(0, MAX_DURATION_MS), nullable=True),
+                "warn_reason": pa_schema.Column("str", nullable=True),
+            },
+            strict=True,
+            name="clean_events",
+        ),
+        "orders": pa_schema.DataFrameSchema(
+            {
+                "order_id": _key(unique=True),
+                "customer_id": _key(),
+                "order_time_utc": pa_schema.Column(TS, nullable=False),
+                "amount": pa_schema.Column(MONEY, pa_schema.Check.ge(Decimal("0")), nullable=False),
+                "currency": _category(vocab.currency, nullable=False),
+                "status": _category(vocab.order_status, nullable=False),
+                "warn_reason": pa_schema.Column("str", nullable=True),
+            },
+            checks=[pa_schema.Check(_amount_fits_status, name="amount_positive_for_paid_refunded_chargeback")],
+            strict=True,
+            name="clean_orders",
+        ),
+    }
 
 
 @dataclass
@@ -125,11 +135,11 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=mapping.get)
 
 
-def validate_clean(entity: str, table: pa.Table) -> ContractResult:
+def validate_clean(entity: str, table: pa.Table, vocab: Vocabularies) -> ContractResult:
     """Validate a clean table against its contract; failures come back as data."""
     frame = to_pandas(table)
     try:
-        CLEAN_CONTRACTS[entity].validate(frame, lazy=True)
+        clean_contracts(vocab)[entity].validate(frame, lazy=True)
     except pa_schema.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         label = cases["column"].fillna(cases["schema_context"]).astype(str) + ": " + cases["check"].astype(str)

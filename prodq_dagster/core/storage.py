@@ -19,6 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .stats import EntityStats
+
 PART_FILE = "part-0.parquet"
 
 # Where each named dataset lives under the output root.
@@ -29,9 +31,6 @@ DATASET_DIRS = {
     "quarantine_customers": "quarantine/customers",
     "quarantine_events": "quarantine/events",
     "quarantine_orders": "quarantine/orders",
-    "load_stats_customers": "metrics/load_stats/customers",
-    "load_stats_events": "metrics/load_stats/events",
-    "load_stats_orders": "metrics/load_stats/orders",
     "customer_master": "master/customers",
     "daily_metrics": "metrics/daily_metrics",
     "hourly_events": "metrics/hourly_events",
@@ -178,6 +177,32 @@ def written_days(root: str | Path, dataset: str) -> list[date]:
             except ValueError:
                 continue
     return sorted(days)
+
+
+STATS_FILE = "stats.json"
+
+
+def _stats_path(root: str | Path, entity: str, day: date) -> Path:
+    return Path(root) / "metrics" / "load_stats" / entity / f"ingest_date={day.isoformat()}" / STATS_FILE
+
+
+def write_stats(stats: EntityStats, root: str | Path, day: date) -> Path:
+    """Replace the load statistics of one entity-day (JSON beside the outputs)."""
+    return write_json(stats.to_dict(), _stats_path(root, stats.entity, day))
+
+
+def read_stats(root: str | Path, entity: str, day: date) -> EntityStats | None:
+    path = _stats_path(root, entity, day)
+    if not path.exists():
+        return None
+    return EntityStats.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON document, or None when it has not been written."""
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def write_json(obj: dict, path: Path) -> Path:

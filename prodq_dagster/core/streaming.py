@@ -34,7 +34,7 @@ import pyarrow.ipc as ipc
 from . import normalize as nz
 from .contract import Entity
 from .outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
-from .pipeline import combination_counts, count_codes, split_entity, top_combinations
+from .pipeline import split_entity
 from .reader import (
     FileHeader,
     RawData,
@@ -43,8 +43,9 @@ from .reader import (
     find_files,
     iter_file_blocks,
 )
-from .report import conservation_holds
 from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
+from .stats import EntityStats
+from .vocab import Vocabularies
 from .storage import ABANDONED_AFTER_SECONDS, PartitionWriter
 
 SAMPLE_LINES = 4000
@@ -53,7 +54,7 @@ PUBLISHED = frozenset({"clean", "quarantine"})
 
 @dataclass
 class StreamOutcome:
-    stats: dict
+    stats: EntityStats
     contract: ContractResult
     clean_schema: pa.Schema
     quarantine_schema: pa.Schema
@@ -143,23 +144,6 @@ def _with_file_number(records: pa.Table, file_no: int, file_names: pa.Array) -> 
     return records.set_column(column, "source_file", pa.DictionaryArray.from_arrays(index, file_names))
 
 
-def _merge_stats(parts: list[dict], combos: Counter, header_stats: dict) -> dict:
-    total = {k: sum(p[k] for p in parts) for k in ("total", "clean", "quarantine", "dropped_duplicates", "malformed")}
-    warn: Counter = Counter()
-    nulls: Counter = Counter()
-    for p in parts:
-        warn.update(p["by_warning"])
-        nulls.update(p["null_counts"])
-    return total | {
-        "duplicates": {k: sum(p["duplicates"][k] for p in parts) for k in ("full_row", "id")},
-        "by_reason": count_codes(combos),
-        "by_warning": {k: int(warn.get(k, 0)) for k in parts[0]["by_warning"]},
-        "top_reason_combinations": top_combinations(combos),
-        "null_counts": {k: int(nulls.get(k, 0)) for k in parts[0]["null_counts"]},
-        **header_stats,
-    }
-
-
 def _merge_contracts(results: list[ContractResult]) -> ContractResult:
     failed = [r for r in results if not r.passed]
     rows = sum(r.rows for r in results)
@@ -178,6 +162,7 @@ def stream_entity(
     entity: Entity,
     day: date,
     master_ids: pa.Array | None,
+    vocab: Vocabularies,
     out_root: str | Path,
     bucket_rows: int = 1_000_000,
     block_bytes: int = 64 << 20,
@@ -220,28 +205,29 @@ def stream_entity(
         finally:
             bucket_ids = spilled.close() or [0]
 
-        header_stats = {
-            "schema": {"missing_columns": [c for c in entity.columns if c in missing_all], "extra_columns": sorted(extra_all)},
-            "files": names_seen,
-            "feed_present": bool(files),
-            "encoding_repaired_files": repaired,
-        }
         all_malformed = pa.concat_tables(malformed) if malformed else empty_malformed()
-        parts, contracts, combos = [], [], Counter()
+        parts, contracts = [], []
         clean_out = PartitionWriter(out_root, f"clean_{entity.name}", day, CLEAN_SCHEMAS[entity.name])
         quarantine_out = PartitionWriter(out_root, f"quarantine_{entity.name}", day, QUARANTINE_SCHEMAS[entity.name])
 
         def run_bucket(i: int, b: int):
             table = spilled.read(b) if spilled.writers else empty_records(entity)
-            raw = RawData(entity, table, all_malformed if i == 0 else empty_malformed(), names_seen)
-            return split_entity(raw, day, master_ids)
+            raw = RawData(
+                entity,
+                table,
+                all_malformed if i == 0 else empty_malformed(),
+                names_seen,
+                missing_columns=[c for c in entity.columns if c in missing_all],
+                extra_columns=sorted(extra_all),
+                repaired_encoding_files=repaired,
+            )
+            return split_entity(raw, day, master_ids, vocab)
 
         def consume(future) -> None:
             result = future.result().result()  # the clean take runs here, beside the next bucket
             # The contract is checked while the same rows are written (publishing waits for both).
-            contract = checker.submit(validate_clean, entity.name, result.clean)
+            contract = checker.submit(validate_clean, entity.name, result.clean, vocab)
             parts.append(result.stats)
-            combos.update(combination_counts(result.quarantine.column("reject_reason").combine_chunks()))
             clean_out.write(result.clean)
             quarantine_out.write(result.quarantine)
             contracts.append(contract.result())
@@ -261,8 +247,8 @@ def stream_entity(
             while pending:
                 consume(pending.popleft())
             contract = _merge_contracts(contracts)
-            stats = _merge_stats(parts, combos, header_stats)
-            if contract.passed and conservation_holds(stats):
+            stats = EntityStats.merge(parts)
+            if contract.passed and stats.conservation_ok:
                 for kind, writer in (("clean", clean_out), ("quarantine", quarantine_out)):
                     if kind in publish:
                         writer.commit()

@@ -1,110 +1,214 @@
-"""Canonical vocabularies: every accepted raw spelling and the canonical value it maps to.
+"""Canonical vocabularies: which raw spellings map to which canonical value.
 
-Lookups happen after trimming and case-folding the raw value, so keys here are
-lower case. Each table is the one place its vocabulary lives; the README lists them.
+Each vocabulary is one TOML file shipped in ``core/vocabularies/`` (``[values]`` maps a
+canonical value to the extra spellings that mean it; every canonical value is also
+accepted as itself). Raw values are trimmed and folded (lower case, or lower snake case
+for event types) before lookup, and spellings are folded the same way when a file is
+loaded, so a file may list ``FEATURE_USE`` or ``feature_use`` alike.
+
+A folder of user files (the ``PRODQ_VOCAB_DIR`` setting) adjusts the shipped ones: a
+file with the same name extends the shipped vocabulary (``mode = "extend"``, the
+default: new canonical values and spellings are added, a spelling listed again moves
+to the user's canonical value) or replaces it (``mode = "replace"``). The digest of
+the vocabularies in force is part of every asset's code version, so changing a file
+marks the partitions built under the old vocabulary as stale.
 """
 
 from __future__ import annotations
 
-# ISO 3166-1 alpha-2: every officially assigned code is accepted as itself.
-ISO_COUNTRY_CODES = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
-    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
-    DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
-    GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
-    KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
-    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
-    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
-    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
-    VN VU WF WS YE YT ZA ZM ZW
-    """.split()
-)
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
 
-# Names and common aliases seen in the feeds (lower case) -> ISO 3166-1 alpha-2.
-COUNTRY_ALIASES = {
-    "usa": "US", "u.s.": "US", "u.s.a.": "US", "united states": "US",
-    "united states of america": "US", "america": "US",
-    "uk": "GB", "u.k.": "GB", "united kingdom": "GB", "great britain": "GB", "britain": "GB",
-    "england": "GB", "scotland": "GB", "wales": "GB",
-    "germany": "DE", "deutschland": "DE",
-    "france": "FR",
-    "india": "IN", "bharat": "IN",
-    "canada": "CA",
-    "australia": "AU",
-    "brazil": "BR", "brasil": "BR",
-    "japan": "JP", "nippon": "JP",
-    "namibia": "NA",
-    "spain": "ES", "espana": "ES", "españa": "ES",
-    "italy": "IT", "italia": "IT",
-    "netherlands": "NL", "the netherlands": "NL", "holland": "NL",
-    "mexico": "MX", "méxico": "MX",
-    "ireland": "IE",
-    "sweden": "SE",
-    "switzerland": "CH",
-    "china": "CN",
-    "south korea": "KR", "korea": "KR",
-    "singapore": "SG",
-    "south africa": "ZA",
-    "new zealand": "NZ",
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "vocabularies"
+# Vocabulary name -> the contract column it normalizes (and the entity that column is in).
+VOCABULARY_COLUMNS = {
+    "country": ("customers", "country"),
+    "customer_status": ("customers", "status"),
+    "event_type": ("events", "event_type"),
+    "platform": ("events", "platform"),
+    "currency": ("orders", "currency"),
+    "order_status": ("orders", "status"),
 }
-
-COUNTRY = {code.lower(): code for code in ISO_COUNTRY_CODES} | COUNTRY_ALIASES
-
-PLATFORM = {
-    "ios": "ios", "iphone": "ios", "ipad": "ios", "iphone os": "ios", "apple": "ios",
-    "android": "android", "and": "android", "andriod": "android", "android app": "android",
-    "web": "web", "browser": "web", "desktop": "web", "www": "web", "webapp": "web",
-    "web app": "web", "website": "web", "mobile web": "web",
-}
-
-CURRENCY = {
-    "usd": "USD", "$": "USD", "us$": "USD", "dollar": "USD", "dollars": "USD",
-    "eur": "EUR", "€": "EUR", "euro": "EUR", "euros": "EUR",
-    "gbp": "GBP", "£": "GBP", "pound": "GBP", "pounds": "GBP",
-    "inr": "INR", "₹": "INR", "rs": "INR", "rupee": "INR", "rupees": "INR",
-    "jpy": "JPY", "¥": "JPY", "yen": "JPY",
-    "cad": "CAD", "c$": "CAD", "ca$": "CAD",
-    "aud": "AUD", "a$": "AUD", "au$": "AUD",
-    "chf": "CHF",
-    "brl": "BRL", "r$": "BRL",
-    "mxn": "MXN",
-}
-
-ORDER_STATUS = {
-    "paid": "paid", "succeeded": "paid", "success": "paid", "successful": "paid",
-    "completed": "paid", "complete": "paid", "captured": "paid", "settled": "paid",
-    "failed": "failed", "failure": "failed", "fail": "failed", "declined": "failed",
-    "error": "failed",
-    "refunded": "refunded", "refund": "refunded",
-    "chargeback": "chargeback", "charged_back": "chargeback", "charge_back": "chargeback",
-    "charge back": "chargeback", "charged back": "chargeback", "disputed": "chargeback",
-}
-
-CUSTOMER_STATUS = {
-    "active": "active", "actve": "active", "activ": "active", "acitve": "active",
-    "enabled": "active",
-    "inactive": "inactive", "inactve": "inactive", "in-active": "inactive",
-    "in active": "inactive", "disabled": "inactive", "dormant": "inactive",
-    "banned": "banned", "baned": "banned", "blocked": "banned", "suspended": "banned",
-}
-
-# Event types are first folded to lower snake case (camelCase, spaces and hyphens
-# become underscores); the folded value must be one of these keys.
-EVENT_TYPE = {
-    "page_view": "page_view", "pageview": "page_view", "view": "page_view",
-    "product_view": "product_view", "productview": "product_view",
-    "search": "search",
-    "add_to_cart": "add_to_cart", "addtocart": "add_to_cart", "add_cart": "add_to_cart",
-    "remove_from_cart": "remove_from_cart", "removefromcart": "remove_from_cart",
-    "checkout": "checkout", "checkout_start": "checkout", "begin_checkout": "checkout",
-    "purchase": "purchase", "buy": "purchase",
-    "login": "login", "log_in": "login", "sign_in": "login", "signin": "login",
-    "logout": "logout", "log_out": "logout", "sign_out": "logout", "signout": "logout",
-    "signup": "signup", "sign_up": "signup", "register": "signup",
-}
+MODES = ("extend", "replace")
+# The order rules name these values (paid, refunded and chargeback need an amount above
+# zero), so user files may add spellings to them but not new canonical values.
+FIXED_CANONICAL = {"order_status"}
 
 
-def canonical_values(table: dict[str, str]) -> list[str]:
-    """The sorted canonical vocabulary of a table (what clean data may contain)."""
-    return sorted(set(table.values()))
+class VocabularyError(ValueError):
+    """A vocabulary file the user has to fix (bad TOML, unknown name or key, wrong types)."""
+
+
+def snake_case(values: pa.Array) -> pa.Array:
+    """``PageView`` / ``page view`` / ``Page-View`` -> ``page_view``."""
+    split_camel = pc.replace_substring_regex(values, r"([a-z0-9])([A-Z])", r"\1_\2")
+    return pc.replace_substring_regex(pc.utf8_lower(split_camel), r"[\s\-]+", "_")
+
+
+def fold_array(values: pa.Array, fold: str) -> pa.Array:
+    """The lookup key of each (already trimmed) raw value."""
+    return snake_case(values) if fold == "snake_case" else pc.utf8_lower(values)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """One vocabulary in force: folded spelling -> canonical value."""
+
+    name: str
+    description: str
+    fold: str
+    spellings: dict[str, str]
+    sources: tuple[str, ...] = ()
+    _keys: pa.Array = field(init=False, repr=False, compare=False)
+    _canonical: pa.Array = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keys", pa.array(list(self.spellings), pa.string()))
+        object.__setattr__(self, "_canonical", pa.array(list(self.spellings.values()), pa.string()))
+
+    @property
+    def canonical(self) -> list[str]:
+        """The sorted canonical values (what clean data may contain)."""
+        return sorted(set(self.spellings.values()))
+
+    def aliases(self) -> dict[str, list[str]]:
+        """Canonical value -> its sorted spellings other than the value's own folded form."""
+        out: dict[str, list[str]] = {value: [] for value in self.canonical}
+        own = dict(zip(self.canonical, fold_array(pa.array(self.canonical, pa.string()), self.fold).to_pylist()))
+        for spelling, value in sorted(self.spellings.items()):
+            if spelling != own[value]:
+                out[value].append(spelling)
+        return out
+
+    def keys_of(self, present: pa.Array) -> pa.Array:
+        """The folded lookup key of each trimmed, present raw value."""
+        return fold_array(present, self.fold)
+
+    def lookup(self, keys: pa.Array) -> pa.Array:
+        """Canonical value of each folded key; null where the key is unknown."""
+        return pc.take(self._canonical, pc.index_in(keys, value_set=self._keys))
+
+
+@dataclass(frozen=True)
+class Vocabularies:
+    """Every vocabulary in force, and a digest of them for code versions."""
+
+    by_name: dict[str, Vocabulary]
+    digest: str
+
+    def __getitem__(self, name: str) -> Vocabulary:
+        return self.by_name[name]
+
+    @property
+    def country(self) -> Vocabulary:
+        return self.by_name["country"]
+
+    @property
+    def customer_status(self) -> Vocabulary:
+        return self.by_name["customer_status"]
+
+    @property
+    def event_type(self) -> Vocabulary:
+        return self.by_name["event_type"]
+
+    @property
+    def platform(self) -> Vocabulary:
+        return self.by_name["platform"]
+
+    @property
+    def currency(self) -> Vocabulary:
+        return self.by_name["currency"]
+
+    @property
+    def order_status(self) -> Vocabulary:
+        return self.by_name["order_status"]
+
+
+def _fold_texts(texts: list[str], fold: str) -> list[str]:
+    """Fold spellings with the same kernel that folds raw values, so both always agree."""
+    trimmed = pc.utf8_trim_whitespace(pa.array(texts, pa.string()))
+    return fold_array(trimmed, fold).to_pylist()
+
+
+def _read(path: Path) -> dict:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise VocabularyError(f"vocabulary file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise VocabularyError(f"cannot read vocabulary file {path}: {exc.strerror or exc}") from None
+
+
+def _values(path: Path, document: dict) -> dict[str, list[str]]:
+    unknown = sorted(set(document) - {"description", "fold", "mode", "values"})
+    if unknown:
+        raise VocabularyError(f"vocabulary file {path}: unknown key(s) {', '.join(unknown)} (allowed: description, fold, mode, values)")
+    values = document.get("values", {})
+    if not isinstance(values, dict):
+        raise VocabularyError(f"vocabulary file {path}: [values] must be a table of canonical value = [spellings]")
+    for canonical, spellings in values.items():
+        if not canonical.strip() or not isinstance(spellings, list) or not all(isinstance(s, str) and s.strip() for s in spellings):
+            raise VocabularyError(f"vocabulary file {path}: {canonical!r} must map to a list of non-empty strings")
+    return values
+
+
+def _apply(spellings: dict[str, str], values: dict[str, list[str]], fold: str) -> None:
+    for canonical, extra in values.items():
+        for key in _fold_texts([canonical, *extra], fold):
+            spellings[key] = canonical
+
+
+def load_vocabularies(user_dir: str | Path | None = None) -> Vocabularies:
+    """The shipped vocabularies, adjusted by the ``*.toml`` files of ``user_dir`` when given."""
+    user_files: dict[str, Path] = {}
+    if user_dir:
+        folder = Path(user_dir)
+        if not folder.is_dir():
+            raise VocabularyError(f"vocabulary folder {folder} does not exist or is not a folder")
+        for path in sorted(folder.glob("*.toml")):
+            if path.stem not in VOCABULARY_COLUMNS:
+                raise VocabularyError(
+                    f"vocabulary file {path}: no vocabulary named {path.stem!r} (expected one of {', '.join(VOCABULARY_COLUMNS)})"
+                )
+            user_files[path.stem] = path
+    by_name: dict[str, Vocabulary] = {}
+    for name in VOCABULARY_COLUMNS:
+        shipped_path = SHIPPED_DIR / f"{name}.toml"
+        shipped = _read(shipped_path)
+        fold = shipped["fold"]
+        spellings: dict[str, str] = {}
+        sources = [f"shipped:{name}.toml"]
+        user_path = user_files.get(name)
+        user = _read(user_path) if user_path else None
+        mode = "extend"
+        if user is not None:
+            mode = user.get("mode", "extend")
+            if mode not in MODES:
+                raise VocabularyError(f"vocabulary file {user_path}: mode must be 'extend' or 'replace', not {mode!r}")
+            if user.get("fold", fold) != fold:
+                raise VocabularyError(f"vocabulary file {user_path}: the {name} vocabulary is folded {fold!r}; fold cannot be changed")
+        if mode == "extend":
+            _apply(spellings, _values(shipped_path, shipped), fold)
+        if user is not None:
+            _apply(spellings, _values(user_path, user), fold)
+            sources = ([] if mode == "replace" else sources) + [f"user:{user_path} ({mode})"]
+        if not spellings:
+            raise VocabularyError(f"the {name} vocabulary is empty (a replacing file must list at least one value)")
+        if name in FIXED_CANONICAL and user is not None:
+            shipped_values = set(_values(shipped_path, shipped))
+            added = sorted(set(spellings.values()) - shipped_values)
+            if added or (mode == "replace" and set(spellings.values()) != shipped_values):
+                raise VocabularyError(
+                    f"vocabulary file {user_path}: the {name} values are fixed by the rules "
+                    f"({', '.join(sorted(shipped_values))}); add spellings to them instead of new values"
+                )
+        by_name[name] = Vocabulary(name, shipped.get("description", name), fold, spellings, tuple(sources))
+    payload = json.dumps({n: sorted(v.spellings.items()) for n, v in by_name.items()}, ensure_ascii=False)
+    return Vocabularies(by_name, hashlib.sha256(payload.encode()).hexdigest()[:12])
