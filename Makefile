@@ -9,7 +9,7 @@ DEMO_END   ?= 2025-12-10
 DEMO_RAW   := data/raw
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test ci-smoke bench dev clean
+.PHONY: install demo test fuzz ci-smoke bench dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 test: install
 	$(BIN)/python -m pytest -q -n 2
 	$(MAKE) --no-print-directory ci-smoke
+
+# Many more hypothesis examples of the raw-bytes fuzz properties than `make test` runs.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q prodq_dagster_tests/test_fuzz_raw_bytes.py
 
 ci-smoke: install
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/ci_smoke.sh

@@ -89,13 +89,17 @@ def resolve_days(args: argparse.Namespace, today: date) -> list[date]:
 
 
 def _check_writable(path: Path, flag: str) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".prodq-write-probe-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"{flag} {path} is not writable: {exc.strerror or exc}") from None
+    """The folder exists and is writable, or can be created; nothing is created here, so a
+    later bad argument still leaves nothing behind."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"{flag} {path} is not a folder ({probe} is a file)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path} is not writable ({probe} is not writable)")
 
 
 def prepare(args: argparse.Namespace, today: date) -> tuple[list[date], list[date]]:
@@ -188,7 +192,9 @@ def run_day(
     """Materialize the whole chain (or the ``selection``) for one partition; returns (success, failure messages)."""
     import dagster as dg
 
-    level = "DEBUG" if verbose else "WARNING"
+    # The CLI prints its own summary of each day (alerts and failures included); Dagster's
+    # console lines would repeat them with run ids and stack traces, so only --verbose shows them.
+    level = "DEBUG" if verbose else "CRITICAL"
     with partition_lock(os.environ["PRODQ_OUT_DIR"], day):
         result = job.execute_in_process(
             partition_key=day.isoformat(),
@@ -202,10 +208,22 @@ def run_day(
     errors = []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            message = error.message.strip().splitlines()[0] if error else "unknown error"
-            errors.append(f"{event.step_key}: {message}")
+            errors.append(f"{event.step_key}: {failure_message(event.event_specific_data.error)}")
     return result.success, errors
+
+
+def failure_message(error) -> str:
+    """One line for a step failure: the innermost cause (what went wrong, not where Dagster caught it)."""
+    if error is None:
+        return "unknown error"
+    while error.cause is not None:
+        error = error.cause
+    line = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name or "unknown error"
+    name, sep, rest = line.partition(": ")
+    if sep and " " not in name:  # "package.module.SomeError: text" -> "SomeError: text"
+        short = name.rsplit(".", 1)[-1]
+        line = rest if short == "Failure" else f"{short}: {rest}"  # a Failure's description says it all
+    return line
 
 
 def resume_gc() -> None:
@@ -334,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{day}  customers catch-up FAILED", flush=True)
                     for error in errors:
                         print(f"  {day}: {error}", file=sys.stderr, flush=True)
+                    for requested in days:
+                        print(f"{requested}  not run: the customers of {day} could not be processed (the master would lack them)", flush=True)
                     return EXIT_RUN_FAILED
     if workers > 1:
         resume_gc()
@@ -353,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
         ok, errors = outcomes[day]
         if ok:
             print(summarize_day(os.environ["PRODQ_REPORTS_DIR"], day), flush=True)
+        elif errors == [NOT_RUN]:
+            failed = True
+            print(f"{day}  {NOT_RUN}", flush=True)
         else:
             failed = True
             print(f"{day}  FAILED", flush=True)

@@ -189,13 +189,12 @@ def test_contract_failure_blocks_the_write(paths, instance, monkeypatch):
     out = paths.out_dir
     assert not _part(out, "clean", "events").exists()
     assert not _part(out, "quarantine", "events").exists()
-    # The customers step, which does not use the patched table, still wrote its partition,
-    # and so did the orders stream that runs beside the failed events stream in the same step.
+    # The customers step, which does not use the patched table, still wrote its partition;
+    # the orders computed beside the failed events in the same step were not published.
     assert _part(out, "clean", "customers").is_file()
-    assert _part(out, "clean", "orders").is_file() and _part(out, "quarantine", "orders").is_file()
+    assert not _part(out, "clean", "orders").exists() and not _part(out, "quarantine", "orders").exists()
     materialized = _materializations(result)
-    assert {"clean_orders", "quarantine_orders"} <= set(materialized)
-    assert not {"clean_events", "quarantine_events", "daily_metrics"} & set(materialized)
+    assert not {"clean_events", "quarantine_events", "clean_orders", "quarantine_orders", "daily_metrics"} & set(materialized)
 
 
 def test_events_or_orders_materialize_alone(paths, instance):
@@ -266,18 +265,31 @@ def test_io_manager_loads_a_partition_as_pandas(paths, instance):
         manager.load_input(missing)
 
 
-def test_an_unreadable_events_file_still_materializes_the_orders(paths, instance):
+def test_a_failed_entity_publishes_nothing_of_its_step_so_the_day_stays_consistent(paths, instance):
+    """A corrupt orders file fails the events-and-orders step: the new events are not
+    published either, so clean/quarantine, load statistics and reports all stay those of
+    the last run that succeeded (no mix of a new events partition and an old report)."""
     _generate_normal_day(paths.raw_dir)
+    assert materialize_day(paths, DAY, instance).success
+    out, reports = Path(paths.out_dir), Path(paths.reports_dir)
+    kept = [_part(out, k, e) for k in ("clean", "quarantine") for e in ("events", "orders")]
+    kept += [out / "metrics" / "load_stats" / e / f"ingest_date={DAY}" / "stats.json" for e in ("events", "orders")]
+    kept += [_part(out, "metrics", "daily_metrics"), reports / f"ingest_date={DAY}" / "validation_report.json"]
+    before = {path: path.read_bytes() for path in kept}
+
     day_dir = Path(paths.raw_dir) / f"ingest_date={DAY}"
-    for plain in day_dir.glob("events*.csv"):
+    events = day_dir / "events_raw.csv"
+    events.write_text("\n".join(events.read_text().splitlines()[:50]) + "\n")  # would change the events outputs
+    for plain in day_dir.glob("orders*.csv"):
         plain.unlink()
-    (day_dir / "events_raw.csv.gz").write_bytes(b"this is not gzip data")
+    (day_dir / "orders_raw.csv.gz").write_bytes(b"this is not gzip data")
 
     result = materialize_day(paths, DAY, instance)
     assert not result.success
     [failure] = [e for e in result.get_step_failure_events() if e.step_key == FACTS_STEP]
-    assert "events_raw.csv.gz" in failure.event_specific_data.error.message
+    assert "orders_raw.csv.gz" in failure.event_specific_data.error.message
+    assert "nothing of events or orders was published" in failure.event_specific_data.error.message
     materialized = set(_materializations(result))
-    assert {"clean_orders", "quarantine_orders"} <= materialized
-    assert not {"clean_events", "quarantine_events", "daily_metrics"} & materialized
-    assert not _part(paths.out_dir, "clean", "events").exists()
+    assert not {"clean_events", "quarantine_events", "clean_orders", "quarantine_orders", "daily_metrics"} & materialized
+    assert {path: path.read_bytes() for path in kept} == before
+    assert _hidden_files(paths.out_dir, paths.reports_dir) == []

@@ -233,20 +233,20 @@ def test_valid_multiline_record_after_an_unbalanced_quote_survives(tmp_path):
 
 
 @pytest.mark.parametrize("entity", ["events", "orders"])
-def test_lone_carriage_return_inside_a_field_costs_at_most_its_line(tmp_path, entity):
-    """A bare CR (old Mac line end, copy-paste residue) inside an unquoted value is not a
-    line end (records end with LF or CRLF). The line is kept or quarantined; the rest of
-    the file is read as usual (it must not fail the whole entity-day)."""
-    key = ENTITIES[entity].primary_key
+def test_bare_carriage_return_ends_a_line(tmp_path, entity):
+    """A bare CR (old Mac line end, copy-paste residue) outside quotes ends a physical line,
+    as LF and CRLF do: the two halves of the broken line are malformed on their own, and
+    the rest of the file is read as usual (it must not fail the whole entity-day)."""
     first = line(entity, "K1")
     broken = line(entity, "K2").replace(",C1,", ",C1\rX,", 1)
     put(tmp_path, f"{entity}_raw.csv", lines_file(entity, [first, broken, line(entity, "K3")]))
 
-    result = run(tmp_path, entity)  # raised RawInputError: "CSV parse error: Expected 8 columns, got ..."
+    result = run(tmp_path, entity)
 
-    assert result.stats.total == 3
-    assert clean_ids(result)[:1] == ["K1"] and "K3" in clean_ids(result)
-    assert "K2" not in clean_ids(result) or by_key(result.clean, key)["K2"]["customer_id"] == "C1\rX"
+    head, tail = broken.split("\r")
+    assert malformed(result) == [(3, f"{entity}_raw.csv", head), (4, f"{entity}_raw.csv", tail)]
+    assert result.stats.total == 4
+    assert clean_ids(result) == ["K1", "K3"]
 
 
 # ----------------------------------------------------------------------------- schema drift

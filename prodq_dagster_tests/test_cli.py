@@ -170,8 +170,9 @@ def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home, workers):
         dagster_home,
     )
     assert result.returncode == 1, result.stderr
-    assert "2025-12-02  FAILED" in result.stdout and "2025-12-03  FAILED" in result.stdout
-    assert "events_raw.csv.gz" in result.stderr and "not run" in result.stderr
+    assert "2025-12-02  FAILED" in result.stdout
+    assert "2025-12-03  not run: an earlier day of the range failed" in result.stdout
+    assert "events_raw.csv.gz" in result.stderr and "Traceback" not in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "reports" / "ingest_date=2025-12-01" / "alerts.json").exists()
     # With several workers a later day may have run up to the step that reads the failed

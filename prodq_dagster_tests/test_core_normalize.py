@@ -159,3 +159,20 @@ def test_duration_numbers(tmp_path, raw, expected):
     assert result.quarantine.num_rows == 0
     assert result.clean.column("duration_ms").to_pylist() == [expected]
     assert result.clean.schema.field("duration_ms").type == pa.int64()
+
+
+@pytest.mark.parametrize(
+    "raw,status,reason",
+    [
+        ("-0.004", "failed", "invalid_amount"),  # negative before rounding, although it rounds to 0.00
+        ("-0.00", "failed", None),  # exactly zero
+        ("0.004", "paid", "amount_status_mismatch"),  # the rounded value is what the status rule sees
+        ("9999999999999999.995", "paid", "invalid_amount"),  # rounds past decimal128(18, 2)
+        ("9999999999999999.99", "paid", None),
+        ("99999999999999999", "paid", "invalid_amount"),
+    ],
+)
+def test_money_sign_and_range_on_the_exact_value(tmp_path, raw, status, reason):
+    result = run_rows(tmp_path, ORDERS, [good_order("O1", amount=raw, status=status)])
+    reasons = result.quarantine.column("reject_reason").to_pylist()
+    assert reasons == ([reason] if reason else [])

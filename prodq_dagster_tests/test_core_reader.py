@@ -1,16 +1,16 @@
-"""reader.read_entity: headers, encodings, compression, several files, ragged lines, schema drift."""
+"""The block reader (``reader.iter_file_blocks``, what the streaming path reads with): headers,
+encodings, compression, several files, ragged lines, quoting, schema drift."""
 
 from __future__ import annotations
 
 import gzip
-import io
 import json
 
 import pyarrow as pa
 import pytest
 
 from prodq_dagster.core.outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
-from prodq_dagster.core.reader import _fill, iter_file_blocks, read_entity, read_file
+from prodq_dagster.core.reader import RawInputError, find_files, iter_file_blocks, normalize_header
 from prodq_dagster_tests.test_core_support import (
     CUSTOMERS,
     D,
@@ -36,9 +36,30 @@ def write_lines(root, lines: list[str], name: str = "events_raw.csv", eol: str =
     write_bytes(root, name, (eol.join([",".join(HEADER)] + lines) + eol).encode("utf-8"))
 
 
+def read_all(path, entity=EVENTS, block_bytes: int = 1 << 20):
+    """(header, records, malformed) of one file, every block concatenated."""
+    blocks = iter_file_blocks(path, entity, path.name, block_bytes)
+    header = next(blocks)
+    parts = list(blocks)
+    records = pa.concat_tables([p[0] for p in parts]) if parts else None
+    malformed = pa.concat_tables([p[1] for p in parts]) if parts else None
+    return header, records, malformed
+
+
+def read_day(root, entity=EVENTS):
+    """Records and malformed lines of every file of the entity in the day folder."""
+    tables, bad = [], []
+    for path in find_files(day_dir(root), entity):
+        _, records, malformed = read_all(path, entity)
+        if records is not None:
+            tables.append(records)
+            bad.append(malformed)
+    return pa.concat_tables(tables), pa.concat_tables(bad)
+
+
 def source_lines(root, entity=EVENTS) -> dict[str, int]:
-    raw = read_entity(day_dir(root), entity)
-    return dict(zip(raw.table.column(entity.primary_key).to_pylist(), raw.table.column("source_line").to_pylist()))
+    table, _ = read_day(root, entity)
+    return dict(zip(table.column(entity.primary_key).to_pylist(), table.column("source_line").to_pylist()))
 
 
 # ---------------------------------------------------------------------------- headers and encodings
@@ -151,13 +172,14 @@ def test_quoted_field_with_embedded_newline(tmp_path):
 
 
 def test_quoted_value_with_carriage_return_and_newline_is_one_record(tmp_path):
-    # Found by the property test: a CR inside quotes is field content, not a broken line end.
+    # A CR or LF inside quotes is field content. Line numbers count every physical line end
+    # (LF, CRLF, a bare CR), so the record on line 4 spans lines 4-6 and E3 is on line 7.
     quoted = f'"E2","C1","2025-12-10 02:00:00","page_view","web","S\r2\nX","100","{D}"'
     write_lines(tmp_path, [ev_line("E1"), "ragged,line", quoted, ev_line("E3", 3)])
-    raw = read_entity(day_dir(tmp_path), EVENTS)
-    assert raw.table.column("session_id").to_pylist() == ["S1", "S\r2\nX", "S1"]
-    assert raw.malformed.column("source_line").to_pylist() == [3]
-    assert source_lines(tmp_path) == {"E1": 2, "E2": 4, "E3": 6}
+    table, malformed = read_day(tmp_path)
+    assert sorted(table.column("session_id").to_pylist()) == sorted(["S1", "S\r2\nX", "S1"])
+    assert malformed.column("source_line").to_pylist() == [3]
+    assert source_lines(tmp_path) == {"E1": 2, "E2": 4, "E3": 7}
 
 
 def test_latin1_byte_does_not_crash(tmp_path):
@@ -237,9 +259,6 @@ def test_extra_column_reported_and_packed_as_json(tmp_path):
                          ids=["zero-byte", "header-no-newline", "header-crlf", "bom-header"])
 def test_empty_and_header_only_files_give_zero_rows(tmp_path, content):
     write_bytes(tmp_path, "events_raw.csv", content)
-    raw = read_entity(day_dir(tmp_path), EVENTS)
-    assert raw.feed_present is True
-    assert raw.table.num_rows == 0 and raw.malformed.num_rows == 0
     result = run_dir(tmp_path, EVENTS)
     assert result.stats.total == 0
     assert result.clean.num_rows == 0 and result.quarantine.num_rows == 0
@@ -255,9 +274,7 @@ def test_missing_feed(tmp_path, entity):
     else:
         write_lines(tmp_path, [ev_line("E1")])
     target = entity
-    raw = read_entity(day_dir(tmp_path), target)
-    assert raw.feed_present is False
-    assert raw.files == []
+    assert find_files(day_dir(tmp_path), target) == []
     result = run_dir(tmp_path, target)
     assert result.stats.feed_present is False
     assert result.stats.total == 0
@@ -266,9 +283,9 @@ def test_missing_feed(tmp_path, entity):
 
 
 def test_missing_day_folder(tmp_path):
-    raw = read_entity(tmp_path / "ingest_date=2030-01-01", EVENTS)
-    assert raw.feed_present is False
-    assert raw.table.num_rows == 0
+    result = run_dir(tmp_path, EVENTS, day="2030-01-01")
+    assert result.stats.feed_present is False
+    assert result.stats.total == 0
 
 
 def test_unbalanced_quote_in_last_field_costs_only_its_own_line(tmp_path):
@@ -304,27 +321,6 @@ def test_stray_quote_line_judged_the_same_whatever_the_other_lines(tmp_path):
 # ---------------------------------------------------------------------------- block reading
 
 
-def test_fill_refills_a_spare_buffer_in_place_unless_it_is_exported():
-    data = bytes(range(256)) * 40
-    spare = bytearray(b"x" * 9000)
-    filled = _fill(io.BytesIO(data), 8000, b"head", spare)
-    assert filled is spare and filled == b"head" + data[:8000]
-    # A short read (end of file) shrinks the refilled buffer to what was read.
-    assert _fill(io.BytesIO(data[:100]), 8000, b"", filled) == data[:100]
-
-    exported = bytearray(b"y" * 9000)
-    view = memoryview(exported)  # as pyarrow's parse threads may still hold a block
-    fresh = _fill(io.BytesIO(data), 8000, b"head", exported)
-    assert fresh is not exported and fresh == b"head" + data[:8000]
-    assert exported == b"y" * 9000  # never written while exported
-    view.release()
-    # Too small to be worth resizing, or the prefix itself: a new buffer.
-    small = bytearray(10)
-    assert _fill(io.BytesIO(data), 8000, b"", small) is not small
-    prefix = bytearray(b"p" * 8000)
-    assert _fill(io.BytesIO(data), 100, prefix, prefix) == bytes(prefix) + data[:100]
-
-
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("block_bytes", [64, 200, 1 << 20])
 def test_blocks_concatenate_to_the_whole_file(tmp_path, block_bytes, compressed):
@@ -341,15 +337,17 @@ def test_blocks_concatenate_to_the_whole_file(tmp_path, block_bytes, compressed)
     data = text.encode("utf-8").replace(b"S44", b"S\xe94")
     write_bytes(tmp_path, "events_raw.csv.gz" if compressed else "events_raw.csv", gzip.compress(data) if compressed else data)
     path = next(day_dir(tmp_path).iterdir())
-    records, malformed, *_ = read_file(path, EVENTS, path.name)
+    _, whole, whole_malformed = read_all(path, EVENTS, 1 << 30)
     blocks = iter_file_blocks(path, EVENTS, path.name, block_bytes)
     header = next(blocks)
     assert header.missing == [] and header.extra == []
     parts = list(blocks)
     if block_bytes < 300:
         assert len(parts) > 5
-    assert pa.concat_tables([p[0] for p in parts]).equals(records)
-    assert pa.concat_tables([p[1] for p in parts]).equals(malformed)
+    records = pa.concat_tables([p[0] for p in parts]).sort_by("source_line")
+    malformed = pa.concat_tables([p[1] for p in parts])
+    assert records.equals(whole.sort_by("source_line"))
+    assert malformed.equals(whole_malformed)
     assert malformed.column("source_line").to_pylist() == [20, 43]
     assert records.num_rows == 57 and long_session in records.column("session_id").to_pylist()
     assert "multi\nline, quoted" in records.column("session_id").to_pylist()

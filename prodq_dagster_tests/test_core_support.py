@@ -123,6 +123,7 @@ def run_dir(
         day_dir(root, day), entity, date.fromisoformat(day), master(ids), vocab, out,
         bucket_rows=bucket_rows, block_bytes=block_bytes,
     )  # fmt: skip
+    outcome.publish()
 
     def published(kind: str) -> pa.Table | None:
         path = storage.partition_file(out, f"{kind}_{entity.name}", day)

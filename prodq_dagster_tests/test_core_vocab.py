@@ -109,3 +109,57 @@ def test_pipeline_uses_the_vocabularies_it_is_given(tmp_path):
     extended = run_dir(tmp_path, EVENTS, vocab=load_vocabularies(tmp_path / "vocab"))
     assert extended.clean.column("event_type").to_pylist() == ["teleport", "page_view"]
     assert extended.stats.unknown_values == {}
+
+
+def test_canonical_values_are_written_in_the_vocabularys_form(tmp_path):
+    """Found by a black-box test: ``us`` or ``Click`` in a user file must not split a category."""
+    (tmp_path / "country.toml").write_text('[values]\nus = ["merica"]\n')
+    (tmp_path / "event_type.toml").write_text('[values]\nClick = ["klik"]\n"App Foreground" = []\n')
+    vocab = load_vocabularies(tmp_path)
+    assert canonical(vocab, "country", ["US", "merica", "usa"]) == ["US", "US", "US"]
+    assert canonical(vocab, "event_type", ["click", "KLIK", "app foreground"]) == ["click", "click", "app_foreground"]
+    assert "Click" not in vocab.event_type.canonical and "us" not in vocab.country.canonical
+
+
+@pytest.mark.parametrize(
+    "name,text,message",
+    [
+        ("country.toml", '[values]\nUSA = []\n', "not a valid country value"),
+        ("currency.toml", '[values]\nEURO = []\n', "not a valid currency value"),
+        ("platform.toml", '[values]\nweb = ["zz"]\nios = ["ZZ"]\n', "listed under both 'web' and 'ios'"),
+        ("platform.toml", '[values]\nweb = ["n/a"]\n', "null marker"),
+        ("platform.toml", '[values]\nnone = []\n', "null marker"),
+        ("order_status.toml", 'mode = "replace"\n[values]\npaid = []\n', "must keep exactly these values"),
+    ],
+)
+def test_more_bad_user_files(tmp_path, name, text, message):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(VocabularyError, match=message):
+        load_vocabularies(tmp_path)
+
+
+def test_non_utf8_vocabulary_file_names_the_file(tmp_path):
+    (tmp_path / "platform.toml").write_bytes('[values]\nweb = ["caf\xe9"]\n'.encode("latin-1"))
+    with pytest.raises(VocabularyError, match="platform.toml"):
+        load_vocabularies(tmp_path)
+
+
+def test_unicode_forms_are_one_spelling(tmp_path):
+    import unicodedata
+
+    (tmp_path / "country.toml").write_text('[values]\nAT = ["Österreich"]\n', encoding="utf-8")
+    vocab = load_vocabularies(tmp_path)
+    decomposed = unicodedata.normalize("NFD", "Österreich")
+    assert canonical(vocab, "country", [decomposed, "ÖSTERREICH"]) == ["AT", "AT"]
+
+
+def test_the_folder_takes_toml_files_in_any_case_and_ignores_the_rest(tmp_path):
+    (tmp_path / "Platform.TOML").write_text('[values]\nconsole = []\n')
+    (tmp_path / "README.md").write_text("notes")
+    (tmp_path / "platform.toml.bak").write_text("[values\n")
+    (tmp_path / "._platform.toml").write_bytes(b"\x00\x05binary")  # a macOS resource fork
+    (tmp_path / ".hidden.toml").write_text("[values\n")
+    assert "console" in load_vocabularies(tmp_path).platform.canonical
+    (tmp_path / "platform.toml").write_text('[values]\nconsole = []\n')
+    with pytest.raises(VocabularyError, match="both the platform vocabulary"):
+        load_vocabularies(tmp_path)

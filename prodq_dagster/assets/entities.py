@@ -6,7 +6,7 @@ fails, the failed check is recorded with failure counts and a masked sample, and
 the step fails, so no invalid partition reaches ``clean/``.
 """
 
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +16,7 @@ from .. import checks
 from ..core import contract as core_contract
 from ..core import storage
 from ..core.reader import RawInputError
-from ..core.streaming import PUBLISHED, StreamOutcome, stream_entity
+from ..core.streaming import StreamOutcome, stream_entity
 from ..resources import ProdqConfig, parse_partition_key
 from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
 from .metadata import clean_metadata, quarantine_metadata
@@ -91,8 +91,8 @@ FACT_ENTITIES = ("events", "orders")
 _KINDS = ("clean", "quarantine")
 
 
-def _stream(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, master_ids: pa.Array | None, publish: frozenset[str]):
-    """Write one entity-day's clean and quarantine partitions (those in ``publish``) in bounded memory."""
+def _stream(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, master_ids: pa.Array | None) -> StreamOutcome:
+    """Process one entity-day in bounded memory; its partitions are staged, not yet published."""
     day = parse_partition_key(context.partition_key)
     try:
         return stream_entity(
@@ -104,42 +104,45 @@ def _stream(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str,
             config.out_dir,
             bucket_rows=config.bucket_rows,
             block_bytes=config.read_block_mb << 20,
-            publish=publish,
         )
     except RawInputError as exc:
         raise dg.Failure(description=str(exc)) from None
 
 
-def _report(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, outcome: StreamOutcome, publish: frozenset[str]):
-    """Yield an entity's check results and outputs; returns a failure description when a blocking check failed.
-
-    The partitions were written by ``stream_entity`` (or not at all when a blocking check
-    failed); the outputs only carry metadata.
-    """
-    day = parse_partition_key(context.partition_key)
-    if not outcome.stats.feed_present:
-        context.log.warning(f"no {entity} file for {day}: writing empty outputs (missing_feed alert)")
+def _checks(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, outcome: StreamOutcome) -> tuple[list, str | None]:
+    """An entity's check results (those selected), and a failure description when a blocking one failed."""
     clean_key = f"clean_{entity}"
     contract = checks.contract_check_result(clean_key, outcome.contract)
     conservation = checks.conservation_check_result(clean_key, outcome.stats)
     drift = checks.schema_drift_check_result(clean_key, outcome.stats)
     unknown = checks.unknown_values_check_result(clean_key, outcome.stats, config.settings())
-    for result in (contract, conservation, drift, unknown):
-        if dg.AssetCheckKey(dg.AssetKey(clean_key), result.check_name) in context.selected_asset_check_keys:
-            yield result
-    if not contract.passed or not conservation.passed:
-        failed = checks.CONTRACT_CHECK if not contract.passed else checks.CONSERVATION_CHECK
-        return f"{clean_key} partition {day} failed the blocking check {failed} ({outcome.contract.failure_count} failures); no output was written"
-    if not publish:
-        return None
+    results = [
+        r for r in (contract, conservation, drift, unknown)
+        if dg.AssetCheckKey(dg.AssetKey(clean_key), r.check_name) in context.selected_asset_check_keys
+    ]  # fmt: skip
+    if contract.passed and conservation.passed:
+        return results, None
+    failed = checks.CONTRACT_CHECK if not contract.passed else checks.CONSERVATION_CHECK
+    day = context.partition_key
+    return results, f"{clean_key} partition {day} failed the blocking check {failed} ({outcome.contract.failure_count} failures)"
+
+
+def _publish(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, outcome: StreamOutcome, kinds: frozenset[str]):
+    """Publish the staged partitions of ``kinds`` and the day's load statistics; yield the outputs.
+
+    The partitions are written by ``stream_entity``; the outputs only carry metadata.
+    """
+    day = parse_partition_key(context.partition_key)
+    if not outcome.stats.feed_present:
+        context.log.warning(f"no {entity} file for {day}: writing empty outputs (missing_feed alert)")
+    outcome.publish(kinds)
     # The day's load statistics (the counts the two files cannot give back) for the metrics
     # and the reports: a file beside the outputs, not an asset of its own.
     storage.write_stats(outcome.stats, config.out_dir, day)
     metadata = {"clean": clean_metadata, "quarantine": quarantine_metadata}
     for kind in _KINDS:
-        if kind in publish:
+        if kind in kinds:
             yield dg.Output(None, output_name=f"{kind}_{entity}", metadata=metadata[kind](outcome))  # the IO manager skips None
-    return None
 
 
 def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -> list[dg.AssetsDefinition]:
@@ -159,10 +162,13 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -
     def customers(context: dg.AssetExecutionContext):
         """Parse, validate and dedupe the day's customers feed into clean and quarantine Parquet."""
         config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
-        outcome = _stream(context, config, "customers", None, PUBLISHED)
-        failure = yield from _report(context, config, "customers", outcome, PUBLISHED)
+        outcome = _stream(context, config, "customers", None)
+        results, failure = _checks(context, config, "customers", outcome)
+        yield from results
         if failure:
-            raise dg.Failure(description=failure)
+            outcome.discard()
+            raise dg.Failure(description=f"{failure}; nothing was published")
+        yield from _publish(context, config, "customers", outcome, frozenset(_KINDS))
 
     @dg.multi_asset(
         name=FACTS_STEP,
@@ -188,20 +194,29 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -
         entities = [e for e in FACT_ENTITIES if publish[e] or f"clean_{e}" in checked]
         master = read_upstream(config.out_dir, "customer_master", parse_partition_key(context.partition_key), ["customer_id"])
         master_ids = master.column("customer_id").combine_chunks()
+        outcomes, failures = {}, {}
         with ThreadPoolExecutor(max_workers=max(1, len(entities))) as pool:
-            pending = {pool.submit(_stream, context, config, e, master_ids, publish[e]): e for e in entities}
-            failures = []
-            for future in as_completed(pending):  # orders, the smaller feed, shows up in the UI first
-                entity = pending[future]
+            pending = {e: pool.submit(_stream, context, config, e, master_ids) for e in entities}
+            for entity, future in pending.items():
                 try:
-                    outcome = future.result()
-                except dg.Failure as exc:  # the other entity is still reported
-                    failures.append(exc.description)
-                    continue
-                failure = yield from _report(context, config, entity, outcome, publish[entity])
-                if failure:
-                    failures.append(failure)
+                    outcomes[entity] = future.result()
+                except dg.Failure as exc:
+                    failures[entity] = exc.description
+        results = {}
+        for entity, outcome in outcomes.items():
+            results[entity], failure = _checks(context, config, entity, outcome)
+            if failure:
+                failures[entity] = failure
         if failures:
-            raise dg.Failure(description="; ".join(sorted(failures)))
+            # One step, one outcome: when either entity fails, neither is published, so the
+            # day's outputs stay those of the last run that succeeded (its reports included).
+            for outcome in outcomes.values():
+                outcome.discard()
+            for entity in failures:
+                yield from results.get(entity, [])
+            raise dg.Failure(description="; ".join(failures[e] for e in sorted(failures)) + "; nothing of events or orders was published")
+        for entity, outcome in outcomes.items():
+            yield from results[entity]
+            yield from _publish(context, config, entity, outcome, publish[entity])
 
     return [customers, events_and_orders]

@@ -64,8 +64,37 @@ class Settings:
             except ValueError as exc:
                 raise ValueError(f"PRODQ_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
         settings = cls(**values)
-        date.fromisoformat(settings.partitions_start)  # fail early on a bad start date
-        if settings.fail_on not in FAIL_ON_LEVELS:
-            raise ValueError(f"PRODQ_FAIL_ON={settings.fail_on!r} must be one of {', '.join(FAIL_ON_LEVELS)}")
+        settings.validate()
         return settings
+
+    def validate(self) -> None:
+        """ValueError naming the variable when a setting is out of its range."""
+        try:
+            date.fromisoformat(self.partitions_start)
+        except ValueError as exc:
+            raise ValueError(f"PRODQ_PARTITIONS_START={self.partitions_start!r} is not a date (YYYY-MM-DD): {exc}") from None
+        if self.fail_on not in FAIL_ON_LEVELS:
+            raise ValueError(f"PRODQ_FAIL_ON={self.fail_on!r} must be one of {', '.join(FAIL_ON_LEVELS)}")
+        for name, (low, high) in _BOUNDS.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"PRODQ_{name.upper()}={value!r} must be between {low} and {high}")
+
+
+_BOUNDS = {
+    "hourly_max_empty_hours": (0, 24),
+    "volume_drop_ratio": (0.0, 1.0),
+    "volume_baseline_days": (1, 366),
+    "volume_lookback_days": (1, 3660),
+    "quarantine_rate_max": (0.0, 1.0),
+    "quarantine_rate_margin": (0.0, 1.0),
+    "unknown_value_min_share": (0.0, 1.0),
+    "unknown_value_min_rows": (1, 10**12),
+    "bucket_rows": (1, 10**12),
+    "read_block_mb": (1, 4096),
+    "sensor_grace_minutes": (0, 10**6),
+    "freshness_deadline_hour_utc": (0, 23),
+    "schedule_hour": (0, 23),
+    "schedule_minute": (0, 59),
+}
 

@@ -20,9 +20,6 @@ import pyarrow.compute as pc
 
 from .keysort import sort_runs
 
-_SEP = "\x1f"
-
-
 @dataclass
 class KeyGroups:
     """Rows grouped by trimmed primary key (nulls form one group), from one sort of the keys.
@@ -57,12 +54,22 @@ class KeyGroups:
         return mask
 
 
-def joined_rows(table: pa.Table, columns: list[str], trim: bool) -> pa.Array:
+def row_content(table: pa.Table, columns: list[str], trim: bool) -> pa.Array:
+    """One text per row that is equal exactly when the rows are equal on ``columns``.
+
+    Each value is written as its length, ``:`` and the value, and a null as ``-``, so no
+    value can run into its neighbour (a separator character could appear inside a value).
+    """
     parts = []
     for name in columns:
         col = table.column(name).combine_chunks()
-        parts.append(pc.utf8_trim_whitespace(col) if trim else col)
-    return pc.binary_join_element_wise(*parts, _SEP, null_handling="replace", null_replacement="\x00")
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(pa.string())
+        if trim:
+            col = pc.utf8_trim_whitespace(col)
+        sized = pc.binary_join_element_wise(pc.cast(pc.utf8_length(col), pa.string()), col, ":")
+        parts.append(pc.fill_null(sized, "-"))
+    return pc.binary_join_element_wise(*parts, "")
 
 
 @dataclass
@@ -76,12 +83,13 @@ class RepeatedRows:
 
     @classmethod
     def of(cls, table: pa.Table, columns: list[str], groups: KeyGroups) -> "RepeatedRows":
+        """``columns``: every column a row has (the contract columns and the extra-column key)."""
         rows = np.flatnonzero(groups.repeated())
         dropped = np.zeros(table.num_rows, dtype=bool)
         if len(rows) == 0:
             return cls(rows, dropped, np.zeros(0, dtype=np.uint64))
         subset = table.take(pa.array(rows))
-        content = pc.dictionary_encode(joined_rows(subset, columns, trim=True))
+        content = pc.dictionary_encode(row_content(subset, columns, trim=True))
         same = content.indices.to_numpy(zero_copy_only=False)
         # Hashing each distinct content once; a string's hash does not depend on its neighbours.
         hashes = pd.util.hash_array(np.asarray(content.dictionary.to_numpy(zero_copy_only=False), dtype=object))[same]
@@ -100,7 +108,8 @@ def _full_row_losers(subset: pa.Table, columns: list[str], rows: np.ndarray, sam
     equal = np.flatnonzero(counts[same] > 1)
     if len(equal) == 0:
         return np.zeros(0, dtype=np.int64)
-    same, raw = same[equal], joined_rows(subset.take(pa.array(equal)), columns, trim=False)
+    raw_columns = ["extra_columns" if c == "extra_key" else c for c in columns]
+    same, raw = same[equal], row_content(subset.take(pa.array(equal)), raw_columns, trim=False)
     # Arrow's sort is stable and compares UTF-8 bytes, which orders as code points do.
     order = pc.sort_indices(pa.table({"same": same, "raw": raw}), [("same", "ascending"), ("raw", "ascending")])
     order = order.to_numpy(zero_copy_only=False)

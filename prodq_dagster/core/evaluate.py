@@ -162,7 +162,7 @@ def evaluate_orders(table: pa.Table, day: date, master_ids: pa.Array, vocab: Voc
     status_lookup = nz.category(_col(table, "status"), vocab.order_status)
     currency, status = currency_lookup.canonical, status_lookup.canonical
 
-    amount_ok = _mask(pc.greater_equal(amount, pa.scalar(0, nz.MONEY_TYPE)))
+    amount_ok = _present(amount)  # null when missing, not a number, negative or too large
     positive = _mask(pc.greater(amount, pa.scalar(0, nz.MONEY_TYPE)))
     status_ok = _present(status)
     needs_positive = _mask(pc.is_in(status, value_set=pa.array(["paid", "refunded", "chargeback"])))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +35,7 @@ _MONEY_SYMBOLS = r"[\s$€£¥₹]"
 _THOUSANDS = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$"
 MONEY_TYPE = pa.decimal128(18, 2)
 _WIDE_MONEY = pa.decimal128(38, 18)
+_MONEY_MAX = pa.scalar(Decimal("9999999999999999.99"), _WIDE_MONEY)  # the largest decimal128(18, 2)
 
 
 def text(values: pa.Array) -> pa.Array:
@@ -100,11 +102,20 @@ class Category:
         spellings = self.present.dictionary.to_pylist()
         keys = self.keys.to_pylist()
         for entry in np.flatnonzero(unknown & (counts > 0)):
-            key = mask_email_text(keys[entry])
+            key = _shown(keys[entry])
             item = found.setdefault(key, UnknownValue(key, 0))
             item.rows += int(counts[entry])
-            item.spellings = sorted({*item.spellings, mask_email_text(spellings[entry])})[:SPELLING_EXAMPLES]
+            item.spellings = sorted({*item.spellings, _shown(spellings[entry])})[:SPELLING_EXAMPLES]
         return rank_unknown(list(found.values()))
+
+
+SHOWN_CHARS = 80
+
+
+def _shown(value: str) -> str:
+    """A raw value as reports and alerts show it: e-mail addresses masked, long text cut."""
+    value = mask_email_text(value)
+    return value if len(value) <= SHOWN_CHARS else value[: SHOWN_CHARS - 1] + "…"
 
 
 def category(values: pa.Array, vocabulary: Vocabulary) -> Category:
@@ -137,8 +148,10 @@ def number(values: pa.Array) -> pa.Array:
 def money(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Parse money text exactly: (decimal128(18,2) rounded half-even, rounded flag).
 
-    Currency symbols, spaces and thousands separators are removed first; anything
-    still not a plain decimal number is null.
+    Currency symbols, spaces and thousands separators are removed first; anything still
+    not a plain decimal number is null. The sign is judged on the exact value before
+    rounding (``-0.004`` is negative, not zero), and a value whose rounding does not fit
+    the output type is null too: both become ``invalid_amount``.
     """
     stripped = pc.replace_substring_regex(values, _MONEY_SYMBOLS, "")
     grouped = pc.fill_null(pc.match_substring_regex(stripped, _THOUSANDS), False)
@@ -146,5 +159,7 @@ def money(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     ok = pc.fill_null(pc.match_substring_regex(stripped, _MONEY), False)
     wide = pc.cast(pc.if_else(ok, stripped, pa.scalar(None, pa.string())), _WIDE_MONEY)
     rounded = pc.round(wide, ndigits=2, round_mode="half_to_even")
-    changed = pc.fill_null(pc.not_equal(rounded, wide), False)
-    return pc.cast(rounded, MONEY_TYPE), changed
+    usable = pc.and_(pc.greater_equal(wide, pa.scalar(0, _WIDE_MONEY)), pc.less_equal(rounded, _MONEY_MAX))
+    changed = pc.fill_null(pc.and_(usable, pc.not_equal(rounded, wide)), False)
+    amount = pc.if_else(pc.fill_null(usable, False), rounded, pa.scalar(None, _WIDE_MONEY))
+    return pc.cast(amount, MONEY_TYPE), changed

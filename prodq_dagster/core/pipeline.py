@@ -1,9 +1,9 @@
-"""Process one entity-day: raw text -> evaluated rows -> dedupe -> clean / quarantine split.
+"""Process one dedupe bucket of an entity-day: raw text -> evaluated rows -> dedupe -> clean / quarantine.
 
-``process_entity`` processes one entity-day in memory; ``split_entity`` stops before
-the clean take so that the streaming path (``streaming.py``) can make it in its writing
-thread. The result carries the two output tables and the load statistics
-(conservation terms, reason counts, schema drift) that metrics and the validation
+``split_entity`` stops before the clean take, so that the streaming path
+(``streaming.py``, its only caller) makes that take in its writing thread. The result
+carries the quarantine table, the clean rows and the load statistics (conservation
+terms, reason counts, schema drift, unknown values) that metrics and the validation
 report are built from.
 """
 
@@ -109,11 +109,6 @@ class SplitEntity:
         return EntityResult(self.entity, clean, self.quarantine, self.stats)
 
 
-def process_entity(raw: RawData, day: date, master_ids: pa.Array | None, vocab: Vocabularies) -> EntityResult:
-    """Evaluate, dedupe and split one entity-day of raw records."""
-    return split_entity(raw, day, master_ids, vocab).result()
-
-
 def split_entity(raw: RawData, day: date, master_ids: pa.Array | None, vocab: Vocabularies) -> SplitEntity:
     """Evaluate and dedupe one entity-day: the quarantine table, the clean rows and the stats."""
     entity: Entity = raw.entity
@@ -127,7 +122,7 @@ def split_entity(raw: RawData, day: date, master_ids: pa.Array | None, vocab: Vo
     # keys overlap with evaluating the rules.
     def group_and_compare() -> tuple[dedupe.KeyGroups, dedupe.RepeatedRows]:
         groups = dedupe.KeyGroups.of(pc.utf8_trim_whitespace(table.column(entity.primary_key).combine_chunks()))
-        return groups, dedupe.RepeatedRows.of(table, contract, groups)
+        return groups, dedupe.RepeatedRows.of(table, [*contract, "extra_key"], groups)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending_groups = pool.submit(group_and_compare)
@@ -172,6 +167,7 @@ def split_entity(raw: RawData, day: date, master_ids: pa.Array | None, vocab: Vo
         by_warning={code: int(ev.reasons[code][is_good].sum()) for code in warn_codes},
         null_counts={name: int((mask & kept).sum()) for name, mask in ev.missing.items()},
         missing_columns=list(raw.missing_columns),
+        unmatched_headers=dict(raw.unmatched_headers),
         extra_columns=list(raw.extra_columns),
         encoding_repaired_files=list(raw.repaired_encoding_files),
         unknown_values={column: found for column, lookup in ev.categories.items() if (found := lookup.unknown_values(kept))},
@@ -195,7 +191,7 @@ def _quarantine_table(entity: Entity, rows: pa.Table, reasons: pa.Array, pk: pa.
     # Sorted by primary key (trimmed), then by content, so shuffled input gives the same file.
     # The content is compared as text (a string sort releases the GIL; hashing every
     # quarantined row through Python objects did not).
-    content = dedupe.joined_rows(rows, list(entity.columns), trim=True)
+    content = dedupe.row_content(rows, [*entity.columns, "extra_columns"], trim=True)
     order = pa.table({"pk": pk, "reason": reasons, "content": content})
     keys = [("pk", "ascending", "at_end"), ("reason", "ascending", "at_end"), ("content", "ascending", "at_end")]
     idx = pc.sort_indices(order, sort_keys=keys)

@@ -1,12 +1,28 @@
-"""Read one day's raw CSV files of an entity into an all-text pyarrow table.
+"""Read one raw CSV file of an entity, block by block, into all-text records and malformed lines.
 
-Record boundaries are found with numpy before pyarrow parses anything: a newline
-ends a record when the number of quote characters before it is even (RFC 4180).
-Records whose field count differs from the header are malformed and are set
-aside with their raw text and physical line number; when such a record spans
-several physical lines (a stray quote swallowed the lines after it), each line is
-judged on its own, so one unbalanced quote costs one line, not the rest of the file.
-The good records are then parsed by pyarrow's multi-threaded CSV reader.
+The grammar is RFC 4180, read strictly, and every record boundary and every field comes
+from one classification of the file's physical lines:
+
+* A physical line ends at LF, CRLF or a bare CR. Lines that are empty or hold only
+  spaces and tabs are blank: not records.
+* A line with an even number of double quotes is a record on its own when it is
+  well formed: every field is either free of quotes or enclosed in quotes with inner
+  quotes doubled (``"say ""hi"" twice"``), and it has the header's field count. A quote
+  inside an unquoted value (``27" monitor``) or text after a closing quote
+  (``"S2"x``) is broken quoting: the line is malformed.
+* A line with an odd number of quotes opens a quoted value that spans lines. It pairs
+  with the next line that has an odd number of quotes; the lines from one to the other
+  are one record when that text is a well-formed record with the header's field count
+  and at most ``MAX_RECORD_BYTES`` long. Otherwise the opening line alone is malformed
+  and reading goes on with the line after it, so a stray quote costs one line.
+* A malformed line goes to quarantine with its raw text and physical line number.
+
+One regular expression of the grammar judges every line of a block at once (RE2, over
+the lines as an Arrow array). The lines it accepts are parsed by pyarrow's CSV reader,
+which on such lines reads exactly the grammar's fields (and its row count is checked);
+the few records that span lines are checked with the same expression and split with
+Python's csv module. A block is cut only where no record is open, so the outcome does
+not depend on the block size.
 """
 
 from __future__ import annotations
@@ -14,7 +30,12 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import io
 import json
+import re
+from zlib import error as zlib_error
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +46,28 @@ import pyarrow.csv as pacsv
 
 from .contract import ENTITIES, Entity
 
-NEWLINE, QUOTE, COMMA = 10, 34, 44
-META_COLUMNS = ("extra_columns", "missing_columns", "source_file", "source_line")
+LF, CR, QUOTE, COMMA, SPACE, TAB = 10, 13, 34, 44, 32, 9
+# A record spanning lines, or a physical line, longer than this is not a record: an
+# unterminated quote is judged after this many bytes at most, which bounds memory.
+MAX_RECORD_BYTES = 64 << 20
+META_COLUMNS = ("extra_columns", "extra_key", "missing_columns", "source_file", "source_line")
+
+# One record: fields either free of quotes, commas and line ends, or quoted with inner
+# quotes doubled. The same grammar checks single lines (RE2, with the line end) and
+# records that span lines (Python's re).
+_GRAMMAR = r'(?:"(?:[^"]|"")*"|[^",\r\n]*)(?:,(?:"(?:[^"]|"")*"|[^",\r\n]*))*'
+_RECORD = re.compile(_GRAMMAR.encode(), re.S)
+_LINE_PATTERN = rf"^{_GRAMMAR}(?:\r\n|\n|\r)?$"
+_UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_GZIP_MAGIC = b"\x1f\x8b"
+# Python's csv module refuses fields over 128 KiB by default; a record may be as long as
+# MAX_RECORD_BYTES.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
+_WIDE_ENCODING = "it looks UTF-16 or UTF-32 encoded; prodq reads UTF-8 CSV (re-export it as UTF-8)"
 
 
 class RawInputError(Exception):
-    """A raw input problem the user has to fix (unreadable file, no header ...)."""
+    """A raw input problem the user has to fix (unreadable file, wrong encoding ...)."""
 
 
 def _latin1_fallback(error: UnicodeDecodeError):
@@ -40,9 +77,14 @@ def _latin1_fallback(error: UnicodeDecodeError):
 codecs.register_error("prodq_latin1", _latin1_fallback)
 
 
+def _text(data: bytes) -> str:
+    """Bytes as text: UTF-8, a stray invalid byte read as latin-1."""
+    return data.decode("utf-8", "prodq_latin1")
+
+
 @dataclass
 class RawData:
-    """One entity-day of raw text: parsed records plus the lines that could not be parsed."""
+    """One entity-day (or dedupe bucket) of raw text: parsed records plus the lines that could not be parsed."""
 
     entity: Entity
     table: pa.Table  # contract columns (text, null where absent) + META_COLUMNS
@@ -51,18 +93,24 @@ class RawData:
     missing_columns: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
     repaired_encoding_files: list[str] = field(default_factory=list)
+    unmatched_headers: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def feed_present(self) -> bool:
         return bool(self.files)
 
 
-def find_files(day_dir: Path, entity: Entity) -> list[Path]:
-    """The entity's files in a day folder: ``<prefix>*.csv`` and ``<prefix>*.csv.gz``, sorted."""
-    if not day_dir.is_dir():
-        return []
-    found = [p for p in day_dir.iterdir() if p.is_file() and p.name.startswith(entity.file_prefix)]
-    return sorted(p for p in found if p.name.endswith((".csv", ".csv.gz")))
+@dataclass
+class FileHeader:
+    names: list[str]  # normalized, unique
+    missing: list[str]  # contract columns the file lacks
+    extra: list[str]  # columns that are not in the contract
+    line: int  # physical line number of the header
+    unmatched: bool  # not one contract column: wrong delimiter, encoding or names
+    repaired: bool = False  # the header line held a byte that is not UTF-8 (read as latin-1)
+
+
+# ----------------------------------------------------------------------------- files of a day
 
 
 def _is_marker(name: str) -> bool:
@@ -70,168 +118,171 @@ def _is_marker(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
+def find_files(day_dir: Path, entity: Entity) -> list[Path]:
+    """The entity's files in a day folder: ``<prefix>*.csv`` and ``<prefix>*.csv.gz``, sorted.
+
+    Anything with such a name that is not a folder counts, a dangling link included, so
+    that an unreadable feed file fails with a message instead of being skipped.
+    """
+    if not day_dir.is_dir():
+        return []
+    names = (p for p in day_dir.iterdir() if p.name.startswith(entity.file_prefix) and p.name.endswith((".csv", ".csv.gz")))
+    return sorted(p for p in names if not p.is_dir())
+
+
 def unmatched_files(day_dir: Path) -> list[str]:
     """Files of a day folder that belong to no entity (e.g. ``events.csv``), sorted; markers excluded."""
     if not day_dir.is_dir():
         return []
     matched = {p.name for entity in ENTITIES.values() for p in find_files(day_dir, entity)}
-    return sorted(p.name for p in day_dir.iterdir() if p.name not in matched and not _is_marker(p.name) and not p.is_dir())
+    # Folders are not files of the day, unless one is named like a feed file (then it is named).
+    return sorted(
+        p.name
+        for p in day_dir.iterdir()
+        if p.name not in matched and not _is_marker(p.name) and (not p.is_dir() or p.name.endswith((".csv", ".csv.gz")))
+    )
 
 
-def _read_bytes(path: Path) -> bytearray:
-    """The file's bytes (decompressed for .gz) without a UTF-8 BOM.
-
-    A bytearray, so dropping the header later is O(1) and the day is never held twice.
-    """
-    try:
-        if path.name.endswith(".gz"):
-            data = bytearray(gzip.decompress(path.read_bytes()))
-        else:
-            data = bytearray(path.stat().st_size)
-            with path.open("rb") as handle:
-                size = handle.readinto(data)
-            del data[size:]
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
-    if data.startswith(codecs.BOM_UTF8):
-        del data[:3]
-    return data
+# ----------------------------------------------------------------------------- header
 
 
-def _normalize_header(names: list[str]) -> list[str]:
-    out, seen = [], {}
-    for raw in names:
-        name = raw.strip().lstrip("\ufeff").strip().lower()
-        if name in seen:  # a repeated header name keeps a distinct, visible name
-            seen[name] += 1
-            name = f"{name}__{seen[name]}"
-        else:
-            seen[name] = 0
-        out.append(name or f"unnamed_{len(out)}")
+def normalize_header(names: list[str]) -> list[str]:
+    """Trimmed, lower-cased, unique names: a repeated or empty name gets a distinct visible name."""
+    wanted = [raw.strip().lstrip("\ufeff").strip().lower() for raw in names]
+    taken: set[str] = set()
+    out = []
+    for i, name in enumerate(wanted):
+        base = name or f"unnamed_{i + 1}"
+        candidate, n = base, 1
+        while candidate in taken or (candidate != name and candidate in wanted):
+            n += 1
+            candidate = f"{base}__{n}"
+        taken.add(candidate)
+        out.append(candidate)
     return out
 
 
-def _quote_parity_even(quote_pos: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    if len(quote_pos) == 0:
-        return np.ones(len(positions), dtype=bool)
-    return np.searchsorted(quote_pos, positions) % 2 == 0
+def header_problem(names: list[str], entity: Entity) -> str:
+    """A hint at why a header matches no contract column (delimiter, names)."""
+    text = ",".join(names)
+    for delimiter, label in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
+        if delimiter in text and sum(c in text for c in entity.columns) >= 2:
+            return f"the delimiter looks like {label}, not ','"
+    squeezed = {re.sub(r"[^a-z0-9]", "", n): n for n in names}
+    renamed = [f"{squeezed[c.replace('_', '')]} for {c}" for c in entity.columns if c.replace("_", "") in squeezed]
+    if renamed:
+        return "renamed columns? found " + ", ".join(renamed)
+    return f"expected columns {', '.join(entity.columns)}"
 
 
-def _line_ok(line: bytes, n_fields: int) -> bool:
-    """Judge one physical line alone: balanced quotes and the header's field count."""
-    if line.count(b'"') % 2:
-        return False
-    try:
-        rows = list(csv.reader([line.decode("utf-8", "prodq_latin1")], strict=True))
-    except csv.Error:
-        return False
-    return len(rows) == 1 and len(rows[0]) == n_fields
+# ----------------------------------------------------------------------------- lines of a block
 
 
 @dataclass
-class _Scan:
-    good: bytes
-    good_lines: np.ndarray
-    bad_lines: list[int]
-    bad_texts: list[str]
+class _Lines:
+    """The complete physical lines of a buffer (its unfinished last line excluded)."""
+
+    starts: np.ndarray
+    ends: np.ndarray  # end of the line's content (terminator excluded)
+    next_starts: np.ndarray  # start of the following line (terminator included)
+
+    @classmethod
+    def of(cls, arr: np.ndarray, at_eof: bool, has_cr: bool = True) -> _Lines:
+        """``has_cr=False`` (the caller found no CR byte) skips the work for CR line ends."""
+        lf = np.flatnonzero(arr == LF)
+        cr = np.flatnonzero(arr == CR) if has_cr else np.zeros(0, dtype=np.int64)
+        term_start = lf.copy()
+        if len(cr):
+            followed = np.zeros(len(cr), dtype=bool)
+            inside = cr + 1 < len(arr)
+            followed[inside] = arr[cr[inside] + 1] == LF
+            term_start[np.isin(lf - 1, cr[followed])] -= 1
+            bare = cr[~followed]
+            if not at_eof:
+                bare = bare[bare + 1 < len(arr)]  # a CR at the very end may be half of a CRLF
+            ends = np.concatenate([term_start, bare])
+            nexts = np.concatenate([lf + 1, bare + 1])
+            order = np.argsort(ends, kind="stable")
+            ends, nexts = ends[order], nexts[order]
+        else:
+            ends, nexts = term_start, lf + 1
+        if at_eof and (len(nexts) == 0 or nexts[-1] < len(arr)):
+            ends = np.append(ends, len(arr))  # a last line without a terminator
+            nexts = np.append(nexts, len(arr))
+        starts = np.concatenate(([0], nexts[:-1])) if len(nexts) else np.zeros(0, dtype=np.int64)
+        return cls(starts.astype(np.int64), ends.astype(np.int64), nexts.astype(np.int64))
+
+    def __len__(self) -> int:
+        return len(self.starts)
 
 
-MAX_RESCANS = 50
+def _line_of(starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    return np.searchsorted(starts, positions, side="right") - 1
 
 
-def _scan_records(body: bytes, n_fields: int, first_line: int, depth: int = 0) -> _Scan:
-    arr = np.frombuffer(body, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == NEWLINE)
-    quotes = np.flatnonzero(arr == QUOTE)
-    ends = newlines[_quote_parity_even(quotes, newlines)]
-    if len(arr) and (len(ends) == 0 or ends[-1] != len(arr) - 1):
-        ends = np.append(ends, len(arr))  # last record without a trailing newline
-    starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else np.zeros(0, dtype=np.int64)
-    lines = first_line + np.searchsorted(newlines, starts)
+@dataclass
+class _Classes:
+    """Per line: an odd quote count (opens a value that spans lines), broken quoting (an even
+    count, but not a well-formed record), emptiness."""
 
-    lengths = ends - starts
-    last_byte = arr[np.maximum(ends - 1, 0)] if len(arr) else np.zeros(0, dtype=np.uint8)
-    blank = (lengths == 0) | ((lengths == 1) & (last_byte == 13))
-
-    commas = np.flatnonzero(arr == COMMA)
-    commas = commas[_quote_parity_even(quotes, commas)]
-    fields = np.bincount(np.searchsorted(starts, commas, side="right") - 1, minlength=len(starts)) + 1
-    bad = ~blank & (fields != n_fields)
-    if len(quotes) % 2 and len(bad):
-        bad[-1] = True  # a quote never closed: the last record ran to the end of the file
-    lone_cr = np.flatnonzero(arr == 13)
-    lone_cr = lone_cr[(lone_cr + 1 >= len(arr)) | (arr[np.minimum(lone_cr + 1, len(arr) - 1)] != NEWLINE)]
-    lone_cr = lone_cr[_quote_parity_even(quotes, lone_cr)]  # inside quotes a CR is field content
-    if len(lone_cr):  # pyarrow ends a record at a bare CR, the contract does not: judge those lines alone
-        bad[np.searchsorted(starts, lone_cr, side="right") - 1] = True
-        bad &= ~blank
-
-    if not bad.any() and not blank.any():
-        return _Scan(body, lines, [], [])
-
-    # A bad record spanning lines means a stray quote shifted the quote parity of
-    # everything after it: judge its first line alone, then scan afresh from the next
-    # line, so records after it (multi-line quoted values included) parse normally.
-    spans = bad & (np.searchsorted(newlines, ends) > np.searchsorted(newlines, starts))
-    if spans.any() and depth < MAX_RESCANS:
-        k = int(np.argmax(spans))
-        second_line = int(newlines[np.searchsorted(newlines, starts[k])]) + 1
-        head = _scan_records(body[: starts[k]], n_fields, first_line, depth) if k else _Scan(b"", np.zeros(0, np.int64), [], [])
-        first = bytes(body[starts[k] : second_line - 1]).rstrip(b"\r")
-        rest = _scan_records(body[second_line:], n_fields, int(lines[k]) + 1, depth + 1)
-        middle_ok = bool(first) and _line_ok(first, n_fields)
-        good = bytes(head.good) + (first + b"\n" if middle_ok else b"") + bytes(rest.good)
-        middle_lines = [np.array([lines[k]], dtype=np.int64)] if middle_ok else []
-        bad_first = [] if middle_ok or not first else [int(lines[k])]
-        bad_text = [] if middle_ok or not first else [first.decode("utf-8", "prodq_latin1")]
-        return _Scan(
-            good,
-            np.concatenate([head.good_lines, *middle_lines, rest.good_lines]).astype(np.int64),
-            head.bad_lines + bad_first + rest.bad_lines,
-            head.bad_texts + bad_text + rest.bad_texts,
-        )
-
-    good_lines = [lines[~bad & ~blank]]
-    bad_lines: list[int] = []
-    bad_texts: list[str] = []
-    rescued: list[bytes] = []
-    # Residue only: the lines of records that failed the field count.
-    for start, end, line in zip(starts[bad], ends[bad], lines[bad]):
-        for offset, text in enumerate(body[start:end].split(b"\n")):
-            text = text.rstrip(b"\r")
-            if not text:
-                continue
-            if _line_ok(text, n_fields):
-                rescued.append(text)
-                good_lines.append(np.array([line + offset]))
-            else:
-                bad_lines.append(int(line + offset))
-                bad_texts.append(text.decode("utf-8", "prodq_latin1"))
-
-    keep = np.zeros(len(arr) + 1, dtype=np.int32)
-    np.add.at(keep, starts[~bad & ~blank], 1)
-    np.add.at(keep, np.minimum(ends[~bad & ~blank] + 1, len(arr)), -1)
-    mask = np.cumsum(keep[:-1]) > 0
-    good = arr[mask].tobytes()
-    if good and not good.endswith(b"\n"):
-        good += b"\n"
-    good += b"".join(t + b"\n" for t in rescued)
-    return _Scan(good, np.concatenate(good_lines).astype(np.int64), bad_lines, bad_texts)
+    odd: np.ndarray
+    improper: np.ndarray
+    empty: np.ndarray
 
 
-def _parse_good(good: bytes, names: list[str], strict: bool = False) -> pa.Table:
-    """Parse records with pyarrow, every column as text.
+def _classify(data: bytes, lines: _Lines) -> _Classes:
+    """Check every line against the record grammar at once (RE2 over the lines as one Arrow
+    array, no copy); only the lines that fail have their quotes counted."""
+    n = len(lines)
+    offsets = np.concatenate(([0], lines.next_starts)).astype(np.int32)
+    line_values = pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    well_formed = pc.match_substring_regex(line_values, _LINE_PATTERN).to_numpy(zero_copy_only=False)
+    odd = np.zeros(n, dtype=bool)
+    improper = np.zeros(n, dtype=bool)
+    failed = np.flatnonzero(~well_formed)
+    if len(failed):
+        quotes = pc.count_substring(line_values.take(pa.array(failed)), '"').to_numpy(zero_copy_only=False)
+        odd[failed] = quotes % 2 == 1
+        improper[failed] = quotes % 2 == 0
+    return _Classes(odd, improper, lines.ends == lines.starts)
 
-    ``strict``: records may not span lines; an invalid row raises ``pa.ArrowInvalid``.
-    """
-    if not good:
-        return pa.table({n: pa.array([], pa.string()) for n in names})
+
+def _field_counts(arr: np.ndarray, lines: _Lines, rows: np.ndarray) -> np.ndarray:
+    """Fields per line (commas outside quotes + 1) for the well-formed lines ``rows``."""
+    limit = int(lines.next_starts[-1])
+    quotes = np.flatnonzero(arr[:limit] == QUOTE)
+    commas = np.flatnonzero(arr[:limit] == COMMA)
+    line = _line_of(lines.starts, commas)
+    keep = np.isin(line, rows) if len(rows) < len(lines) else np.ones(len(commas), dtype=bool)
+    commas, line = commas[keep], line[keep]
+    if len(quotes):  # a comma inside a quoted value has an odd number of the line's quotes before it
+        inside = (np.searchsorted(quotes, commas) - np.searchsorted(quotes, lines.starts)[line]) & 1
+        line = line[inside == 0]
+    return np.bincount(line, minlength=len(lines))[rows] + 1
+
+
+def _is_blank(data: bytes) -> bool:
+    return not data.strip(b" \t")
+
+
+@dataclass
+class _Block:
+    """The outcome of one block: records as text, malformed lines, and where the next block starts."""
+
+    table: pa.Table | None  # the header's columns, all text
+    lines: np.ndarray  # physical line number of each record
+    malformed_lines: list[int]
+    malformed_texts: list[str]
+    consumed: int  # bytes of the buffer that are done; the rest is carried to the next block
+    lines_consumed: int  # physical lines in those bytes
+
+
+def _pyarrow_parse(data: bytes | memoryview, names: list[str]) -> pa.Table:
+    """Parse single-line records, every column as text (raises ``pa.ArrowInvalid`` on a bad row)."""
     return pacsv.read_csv(
-        pa.BufferReader(pa.py_buffer(good)),
-        # Small parse blocks let pyarrow spread the fast path over all cores; a record longer
-        # than a block fails it (ArrowInvalid), which sends the body to the exact path.
-        read_options=pacsv.ReadOptions(column_names=names, block_size=(4 if strict else 64) << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=not strict),
+        pa.BufferReader(pa.py_buffer(data)),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=False),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
             strings_can_be_null=False,
@@ -240,336 +291,293 @@ def _parse_good(good: bytes, names: list[str], strict: bool = False) -> pa.Table
     )
 
 
-def _some_line_has_odd_quotes(body: bytes) -> bool:
-    arr = np.frombuffer(body, dtype=np.uint8)
-    line_starts = np.concatenate(([0], np.flatnonzero(arr == NEWLINE) + 1))
-    line_starts = line_starts[line_starts < len(arr)]
-    parity = np.bitwise_xor.reduceat((arr == QUOTE).view(np.uint8), line_starts)
-    return bool(parity.any())
-
-
-def _parse_simple(body: bytes, names: list[str], counts: _Counts) -> tuple[pa.Table, np.ndarray] | None:
-    """Fast path for the common file: one record per line, every line well formed.
-
-    Parses straight away and verifies that the record count equals the count of
-    non-blank lines; anything else (ragged lines, quotes spanning lines) returns None.
-    """
-    n_lines = counts.newlines + (1 if body and not body.endswith(b"\n") else 0)
+def _try_parse(data: memoryview, names: list[str]) -> pa.Table | None:
     try:
-        table = _parse_good(body, names, strict=True)
+        return _pyarrow_parse(data, names)
     except pa.ArrowInvalid:
-        return None
-    # pyarrow keeps a stray quote inside an unquoted field as text; such a line is broken
-    # quoting, which the exact scan judges line by line. An odd total gives it away cheaply.
-    if counts.quotes % 2 and _some_line_has_odd_quotes(body):
-        return None
-    if table.num_rows == n_lines:  # no blank lines: record i is on line i + 2
-        lines = np.arange(2, n_lines + 2, dtype=np.int64)
-    else:
-        arr = np.frombuffer(body, dtype=np.uint8)
-        ends = np.flatnonzero(arr == NEWLINE)
-        if len(ends) < n_lines:
-            ends = np.append(ends, len(arr))
-        starts = np.concatenate(([0], ends[:-1] + 1))
-        length = ends - starts
-        blank = (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == 13))
-        lines = (np.flatnonzero(~blank) + 2).astype(np.int64)
-    return (table, lines) if table.num_rows == len(lines) else None
+        return None  # a line with another field count (or a blank one): the exact path finds it
 
 
-def _json_object(table: pa.Table, names: list[str]) -> pa.Array:
-    """Pack the given text columns into one JSON object string per row (vectorized)."""
+def _csv_rows(texts: list[str], names: list[str]) -> pa.Table:
+    """Records (already known to be well formed) split by Python's csv module."""
+    rows = [next(csv.reader(io.StringIO(text, newline=""), strict=True)) for text in texts]
+    return pa.table({name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(names)})
+
+
+def _slices(arr: np.ndarray, lines: _Lines, rows: np.ndarray) -> bytes:
+    """The bytes of the given lines (terminators included), runs of neighbours taken at once."""
+    if len(rows) == 0:
+        return b""
+    breaks = np.flatnonzero(np.diff(rows) != 1)
+    firsts = np.concatenate(([rows[0]], rows[breaks + 1]))
+    lasts = np.concatenate((rows[breaks], [rows[-1]]))
+    data = memoryview(arr)
+    parts = [data[lines.starts[a] : lines.next_starts[b]] for a, b in zip(firsts.tolist(), lasts.tolist())]
+    last = lines.next_starts[lasts[-1]]
+    if lines.ends[lasts[-1]] == last:  # the file's last line has no terminator
+        parts.append(b"\n")
+    return b"".join(parts)
+
+
+def _parse_block(data: bytes, names: list[str], first_line: int, at_eof: bool) -> _Block:
+    """Classify the complete lines of ``data`` and parse its records (see the module docstring)."""
+    n_fields = len(names)
+    arr = np.frombuffer(data, dtype=np.uint8)
+    lines = _Lines.of(arr, at_eof, has_cr=data.find(b"\r") >= 0)
+    if len(lines) == 0:
+        return _Block(None, np.zeros(0, np.int64), [], [], 0, 0)
+    done = int(lines.next_starts[-1])
+    # pyarrow parses the block while the grammar check runs (both leave the GIL); the parse
+    # is kept only when the check finds every line well formed on its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        parsed = pool.submit(_try_parse, memoryview(arr)[:done], names) if n_fields > 1 else None
+        classes = _classify(data, lines)
+        table = parsed.result() if parsed is not None else None
+    numbers = first_line + np.arange(len(lines), dtype=np.int64)
+
+    # Fast path: no line opens a quoted value or breaks quoting, so every non-empty line is
+    # a record on its own; pyarrow's parse checked the field counts (a wrong count is an error).
+    if table is not None and not classes.odd.any() and not classes.improper.any():
+        present = ~classes.empty
+        if table.num_rows == int(present.sum()):
+            return _Block(table, numbers[present], [], [], done, len(lines))
+
+    even = np.flatnonzero(~classes.odd & ~classes.improper & ~classes.empty)
+    fields = np.zeros(len(lines), dtype=np.int64)
+    fields[even] = _field_counts(arr, lines, even)
+    blank = classes.empty.copy()
+    for i in np.flatnonzero(fields == 1):  # one field: perhaps only spaces and tabs
+        blank[i] = _is_blank(arr[lines.starts[i] : lines.ends[i]].tobytes())
+    single = ~classes.odd & ~classes.improper & ~blank & (fields == n_fields)
+    covered = np.zeros(len(lines), dtype=bool)  # lines inside an accepted multi-line record
+    multi_first: list[int] = []
+    multi_texts: list[str] = []
+    bad: list[int] = []
+
+    # Walk the lines with an odd quote count: pair each with the next one (see the module docstring).
+    odd = np.flatnonzero(classes.odd)
+    i = 0
+    while i < len(odd):
+        a = int(odd[i])
+        start = int(lines.starts[a])
+        if i + 1 < len(odd):
+            b = int(odd[i + 1])
+            text = arr[start : lines.ends[b]].tobytes()
+            if len(text) <= MAX_RECORD_BYTES and _RECORD.fullmatch(text):
+                decoded = _text(text)
+                if len(next(csv.reader(io.StringIO(decoded, newline=""), strict=True))) == n_fields:
+                    covered[a : b + 1] = True
+                    multi_first.append(a)
+                    multi_texts.append(decoded)
+                    i += 2
+                    continue
+        elif not at_eof and done - start <= MAX_RECORD_BYTES:
+            done = start  # an open quoted value: the record continues in the next block
+            break
+        bad.append(a)
+        i += 1
+
+    keep = np.flatnonzero(single & ~covered & (lines.starts < done))
+    malformed = np.flatnonzero(~single & ~blank & ~covered & ~classes.odd & (lines.starts < done))
+    bad_rows = np.sort(np.concatenate([np.array(bad, dtype=np.int64), malformed]))
+    tables, record_lines = [], []
+    if len(keep):
+        tables.append(_parse_single_lines(arr, lines, keep, names))
+        record_lines.append(numbers[keep])
+    if multi_first:
+        tables.append(_csv_rows(multi_texts, names))
+        record_lines.append(numbers[np.array(multi_first, dtype=np.int64)])
+    table = pa.concat_tables(tables) if tables else None
+    lines_out = np.concatenate(record_lines) if record_lines else np.zeros(0, np.int64)
+    texts = [_text(arr[lines.starts[r] : lines.ends[r]].tobytes()) for r in bad_rows.tolist()]
+    return _Block(table, lines_out, numbers[bad_rows].tolist(), texts, done, int(np.count_nonzero(lines.starts < done)))
+
+
+def _parse_single_lines(arr: np.ndarray, lines: _Lines, rows: np.ndarray, names: list[str]) -> pa.Table:
+    data = _slices(arr, lines, rows)
+    try:
+        table = _pyarrow_parse(data, names)
+        if table.num_rows == len(rows):
+            return table
+    except pa.ArrowInvalid:
+        pass
+    # pyarrow disagreed with the line classification: split these lines exactly instead.
+    return _csv_rows([_text(arr[lines.starts[r] : lines.ends[r]].tobytes()) for r in rows.tolist()], names)
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def json_strings(values: pa.Array) -> pa.Array:
+    """Each string as a JSON string literal, quotes included (vectorized; control characters escaped)."""
+    out = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+    control = pc.fill_null(pc.match_substring_regex(out, r"[\x00-\x1f]"), False)
+    if pc.any(control).as_py():
+        rows = pc.indices_nonzero(control)
+        escaped = pc.take(out, rows)
+        for code in range(32):
+            escaped = pc.replace_substring(escaped, chr(code), json.dumps(chr(code))[1:-1])
+        out = pc.replace_with_mask(out, control, escaped)
+    return pc.binary_join_element_wise('"', out, '"', "")
+
+
+def _json_object(columns: dict[str, pa.Array]) -> pa.Array:
+    """One JSON object per row from text columns (never null)."""
     pieces: list = []
-    for i, name in enumerate(names):
-        value = table.column(name).combine_chunks()
-        escaped = value
-        for old, new in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-            escaped = pc.replace_substring(escaped, old, new)
-        quoted = pc.binary_join_element_wise('"', escaped, '"', "")
-        pieces += [("{" if i == 0 else ", ") + json.dumps(name) + ": ", quoted]
+    for i, (name, values) in enumerate(columns.items()):
+        pieces += [("{" if i == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ": ", json_strings(values)]
     pieces.append("}")
     return pc.binary_join_element_wise(*pieces, "")
 
 
-def _split_header(data: bytearray) -> tuple[list[str], bytearray]:
-    """(normalized header names, the bytes after the header line); the header is dropped in place."""
-    header_end = data.find(b"\n")
-    header_bytes = data if header_end < 0 else data[:header_end]
-    if not header_bytes.strip():
-        return [], bytearray()
-    names = _normalize_header(next(csv.reader([bytes(header_bytes).decode("utf-8", "prodq_latin1").rstrip("\r")])))
-    if header_end < 0:
-        return names, bytearray()
-    del data[: header_end + 1]
-    return names, data
-
-
-# Bytes compared per step of _count_byte: the comparison result fits in the L2 cache and
-# its buffer is reused, instead of a fresh block-sized array the kernel must zero first.
-_COUNT_CHUNK = 1 << 18
-
-
-def _count_byte(data: bytes | bytearray, byte: int, end: int | None = None) -> int:
-    """Occurrences of ``byte`` in ``data[:end]``: numpy is about twice as fast as
-    ``bytes.count`` on a block with a quote in every field, and leaves the GIL to the
-    thread routing the previous block for most of the pass. Chunked: one comparison of a
-    whole 64 MB block measured 2-5x slower, most of it page faults on its result."""
-    view = np.frombuffer(data, dtype=np.uint8, count=len(data) if end is None else end)
-    matches = np.empty(min(_COUNT_CHUNK, len(view)), dtype=bool)
-    count = 0
-    for start in range(0, len(view), _COUNT_CHUNK):
-        part = view[start : start + _COUNT_CHUNK]
-        out = matches[: len(part)]
-        np.equal(part, byte, out=out)
-        count += int(np.count_nonzero(out))
-    return count  # the views are gone before ``data`` is resized
-
-
-@dataclass
-class _Counts:
-    """Newline and quote counts of a body (each is a full pass over the bytes: count once)."""
-
-    newlines: int
-    quotes: int
-
-    @classmethod
-    def of(cls, body: bytes) -> _Counts:
-        return cls(_count_byte(body, NEWLINE), _count_byte(body, QUOTE))
-
-
-def _parse_body(body: bytearray, names: list[str], first_line: int, path: Path, counts: _Counts | None = None) -> tuple[pa.Table, _Scan, bool]:
-    """Parse the records of a body (or a block of one); returns (table, scan, encoding repaired)."""
-    repaired = False
-    try:
-        simple = _parse_simple(body, names, counts or _Counts.of(body)) if names else None
-    except pa.ArrowInvalid:
-        simple = None  # e.g. invalid UTF-8: the exact path below repairs it
-    if simple is not None:
-        table, good_lines = simple
-        return table, _Scan(b"", good_lines + (first_line - 2), [], []), False
-    try:
-        scan = _scan_records(body, max(len(names), 1), first_line=first_line)
-        table = _parse_good(scan.good, names)
-    except pa.ArrowInvalid as exc:
-        if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
-            raise RawInputError(f"cannot parse {path}: {exc}") from exc
-        # A stray non-UTF-8 byte (latin-1 export): decode those bytes as latin-1, keep the rest.
-        repaired = True
-        body = bytearray(body.decode("utf-8", "prodq_latin1").encode("utf-8"))
-        scan = _scan_records(body, max(len(names), 1), first_line=first_line)
-        table = _parse_good(scan.good, names)
-    if table.num_rows != len(scan.good_lines):
-        raise RawInputError(f"cannot parse {path}: record count mismatch ({table.num_rows} vs {len(scan.good_lines)})")
-    return table, scan, repaired
-
-
-def _to_records(table: pa.Table, scan: _Scan, names: list[str], entity: Entity, source_name: str) -> tuple[pa.Table, pa.Table]:
-    """Contract columns (null where absent) + meta columns, and the malformed lines."""
+def _to_records(table: pa.Table, lines: np.ndarray, header: FileHeader, entity: Entity, source_name: str) -> pa.Table:
+    """Contract columns (null where the file lacks them) + META_COLUMNS."""
     n = table.num_rows
-    missing = [c for c in entity.columns if c not in names]
-    extra = [c for c in names if c not in entity.columns]
-    columns = {c: table.column(c) if c in names else pa.nulls(n, pa.string()) for c in entity.columns}
-    columns["extra_columns"] = _json_object(table, extra) if extra else pa.nulls(n, pa.string())
-    missing_reason = "|".join(f"missing_column:{c}" for c in missing if c in entity.required_columns)
+    columns = {c: table.column(c).combine_chunks() if c in header.names else pa.nulls(n, pa.string()) for c in entity.columns}
+    if header.extra:
+        extras = {c: table.column(c).combine_chunks() for c in header.extra}
+        columns["extra_columns"] = _json_object(extras)
+        # What full-row dedupe compares: the extra values trimmed, like every other column.
+        columns["extra_key"] = _json_object({c: pc.utf8_trim_whitespace(v) for c, v in extras.items()})
+    else:
+        columns["extra_columns"] = columns["extra_key"] = pa.nulls(n, pa.string())
+    missing_reason = "|".join(f"missing_column:{c}" for c in header.missing if c in entity.required_columns)
     columns["missing_columns"] = pa.repeat(pa.scalar(missing_reason or None, pa.string()), n)
     columns["source_file"] = pa.repeat(pa.scalar(source_name, pa.string()), n)
-    columns["source_line"] = pa.array(scan.good_lines, pa.int64())
-    malformed = pa.table(
-        {
-            "source_file": pa.array([source_name] * len(scan.bad_lines), pa.string()),
-            "source_line": pa.array(scan.bad_lines, pa.int64()),
-            "raw_text": pa.array(scan.bad_texts, pa.string()),
-        }
-    )
-    return pa.table(columns), malformed
-
-
-def read_file(path: Path, entity: Entity, source_name: str) -> tuple[pa.Table, pa.Table, list[str], list[str], bool]:
-    """Read one file: (records, malformed lines, missing columns, extra columns, encoding repaired)."""
-    names, body = _split_header(_read_bytes(path))
-    table, scan, repaired = _parse_body(body, names, 2, path)
-    del body
-    records, malformed = _to_records(table, scan, names, entity, source_name)
-    missing = [c for c in entity.columns if c not in names]
-    extra = [c for c in names if c not in entity.columns]
-    return records, malformed, missing, extra, repaired
-
-
-@dataclass
-class FileHeader:
-    names: list[str]
-    missing: list[str]
-    extra: list[str]
-
-
-# A multi-line quoted record may be this many blocks long before an odd quote count is
-# taken for a stray quote (which only costs its own line: lines are judged one by one).
-MAX_RECORD_BLOCKS = 4
-
-
-def _record_cut(buffer: bytearray, max_tries: int = 64) -> tuple[int, int | None] | None:
-    """(index just after the last newline that ends a record, quote count before it).
-
-    A record ends at a newline with an even number of quotes before it. None when
-    none of the last ``max_tries`` newlines does (an open quoted value, or a stray quote).
-    """
-    pos = buffer.rfind(b"\n")
-    quotes = _count_byte(buffer, QUOTE, pos) if pos >= 0 else 0
-    for _ in range(max_tries):
-        if pos < 0:
-            return None
-        if quotes % 2 == 0:
-            return pos + 1, quotes
-        previous = buffer.rfind(b"\n", 0, pos)
-        quotes -= buffer.count(b'"', max(previous, 0), pos)
-        pos = previous
-    return None
-
-
-def _reusable(spare: bytearray | None, prefix: bytes, total: int) -> bytearray | None:
-    """``spare`` resized to ``total`` bytes, or None when it cannot serve: missing, the
-    prefix itself, less than half the size, or still exported (pyarrow's parse threads
-    may hold a block a moment after its fast path failed; resizing then raises)."""
-    if spare is None or spare is prefix or 2 * len(spare) < total:
-        return None
-    try:
-        spare.append(0)  # a resize, refused while anything exports the buffer
-        if len(spare) < total:
-            spare.extend(bytes(total - len(spare)))
-        del spare[total:]
-    except BufferError:
-        return None
-    return spare
-
-
-def _fill(handle, size: int, prefix: bytes, spare: bytearray | None = None) -> bytearray:
-    """``prefix`` followed by up to ``size`` bytes read from ``handle``, in one buffer.
-
-    ``spare``, a buffer whose contents are no longer needed, is refilled in place when it
-    can be: a fresh block-sized buffer costs a page fault per 4 KiB on first touch, which
-    measured about twice the read itself (1.5-1.9 s against 0.55 s for a 1.1 GB file).
-    Refilling only moves the buffer's end, so its memory is kept.
-    """
-    total = len(prefix) + size
-    buffer = _reusable(spare, prefix, total)
-    if buffer is None:
-        buffer = bytearray(total)
-    buffer[: len(prefix)] = prefix
-    view = memoryview(buffer)
-    filled = len(prefix)
-    while filled < len(buffer):
-        n = handle.readinto(view[filled:])
-        if not n:
-            break
-        filled += n
-    view.release()
-    del buffer[filled:]
-    return buffer
-
-
-def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: int):
-    """Read a file in blocks of about ``block_bytes``, cut at record boundaries.
-
-    Yields ``FileHeader`` first, then ``(records, malformed, encoding_repaired)`` per
-    block, with line numbers of the whole file. Memory is bounded by the block size:
-    each block is read into one buffer, and only the unfinished record at its end is
-    carried over to the next.
-    """
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        handle = opener(path, "rb")
-        buffer = _fill(handle, block_bytes, b"")
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
-    with handle:
-        if buffer.startswith(codecs.BOM_UTF8):
-            del buffer[:3]
-        while b"\n" not in buffer:  # the header line may be longer than a block
-            more = handle.read(block_bytes)
-            if not more:
-                break
-            buffer += more
-        names, buffer = _split_header(buffer)
-        yield FileHeader(names, [c for c in entity.columns if c not in names], [c for c in names if c not in entity.columns])
-        if not names:
-            return
-        line = 2
-        at_end = False
-        spare: bytearray | None = None  # the buffer of the block parsed last, refilled by the next read
-
-        def read_more(size: int) -> None:
-            nonlocal buffer, at_end, spare
-            before = len(buffer)
-            try:
-                buffer, spare = _fill(handle, size, buffer, spare), None
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                raise RawInputError(f"cannot read raw file {path}: {exc}") from exc
-            at_end = len(buffer) - before < size
-
-        while True:
-            if not at_end and len(buffer) < block_bytes:
-                read_more(block_bytes - len(buffer))
-            if at_end:
-                if not buffer:
-                    return
-                cut, quotes = len(buffer), None
-            else:
-                found = _record_cut(buffer)
-                if found is None and len(buffer) < MAX_RECORD_BLOCKS * block_bytes:
-                    read_more(block_bytes)  # a record longer than the block: read on
-                    continue
-                if found is None:  # a stray quote: cut at the last line end
-                    last = buffer.rfind(b"\n")
-                    if last < 0:
-                        read_more(block_bytes)
-                        continue
-                    found = (last + 1, None)
-                cut, quotes = found
-            rest = bytes(buffer[cut:])
-            del buffer[cut:]
-            counts = _Counts(_count_byte(buffer, NEWLINE), quotes if quotes is not None else _count_byte(buffer, QUOTE))
-            table, scan, repaired = _parse_body(buffer, names, line, path, counts)
-            line += counts.newlines
-            records, malformed = _to_records(table, scan, names, entity, source_name)
-            # The parsed records are copies: this block's buffer can take the next block.
-            spare, buffer = buffer, bytearray(rest)
-            del table, scan
-            yield records, malformed, repaired
-
-
-def read_entity(day_dir: Path, entity: Entity) -> RawData:
-    """Read every file of one entity in a day folder (all columns as text)."""
-    tables, malformed, files, repaired = [], [], [], []
-    missing_all: set[str] = set()
-    extra_all: set[str] = set()
-    for path in find_files(day_dir, entity):
-        records, bad, missing, extra, was_repaired = read_file(path, entity, path.name)
-        tables.append(records)
-        malformed.append(bad)
-        files.append(path.name)
-        missing_all.update(missing)
-        extra_all.update(extra)
-        if was_repaired:
-            repaired.append(path.name)
-    if not tables:
-        return RawData(entity, empty_records(entity), empty_malformed(), [], [], [], [])
-    return RawData(
-        entity=entity,
-        table=pa.concat_tables(tables).combine_chunks(),
-        malformed=pa.concat_tables(malformed),
-        files=files,
-        missing_columns=[c for c in entity.columns if c in missing_all],
-        extra_columns=sorted(extra_all),
-        repaired_encoding_files=repaired,
-    )
+    columns["source_line"] = pa.array(lines, pa.int64())
+    return pa.table(columns)
 
 
 def empty_records(entity: Entity) -> pa.Table:
     schema = [(c, pa.string()) for c in entity.columns]
-    schema += [("extra_columns", pa.string()), ("missing_columns", pa.string())]
+    schema += [("extra_columns", pa.string()), ("extra_key", pa.string()), ("missing_columns", pa.string())]
     schema += [("source_file", pa.string()), ("source_line", pa.int64())]
     return pa.schema(schema).empty_table()
 
 
 def empty_malformed() -> pa.Table:
     return pa.schema([("source_file", pa.string()), ("source_line", pa.int64()), ("raw_text", pa.string())]).empty_table()
+
+
+def _malformed_table(source_name: str, lines: list[int], texts: list[str]) -> pa.Table:
+    return pa.table(
+        {
+            "source_file": pa.array([source_name] * len(lines), pa.string()),
+            "source_line": pa.array(lines, pa.int64()),
+            "raw_text": pa.array(texts, pa.string()),
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- reading a file
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Arrow's validation of the bytes as one string, without copying them."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int32))
+    try:
+        pa.Array.from_buffers(pa.binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _header_fields(text: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")))
+    except (csv.Error, StopIteration):
+        return text.split(",")
+
+
+def _read_header(handle, path: Path, block_bytes: int) -> tuple[list[str], int, bytes, bool, int]:
+    """(header names, header line number, the bytes after the header, header repaired, first data line).
+
+    The header is the first line that is not blank; a quoted name that spans lines takes
+    the lines up to the next line with an odd number of quotes, as a record would.
+    """
+    data = b""
+    while True:  # the leading blank lines and the header may be longer than a block
+        more = handle.read(block_bytes)
+        data += more
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[3:]
+        if data.startswith(_UTF16_BOMS):
+            raise RawInputError(f"cannot read raw file {path}: {_WIDE_ENCODING}")
+        if data.startswith(_GZIP_MAGIC):
+            raise RawInputError(f"cannot read raw file {path}: it is gzip-compressed; name it .csv.gz")
+        arr = np.frombuffer(data, dtype=np.uint8)
+        lines = _Lines.of(arr, at_eof=not more)
+        first = next((i for i in range(len(lines)) if not _is_blank(data[lines.starts[i] : lines.ends[i]])), None)
+        if first is not None:
+            last = first
+            content = data[lines.starts[first] : lines.ends[first]]
+            if content.count(b'"') % 2:
+                partner = next((j for j in range(first + 1, len(lines)) if data[lines.starts[j] : lines.ends[j]].count(b'"') % 2), None)
+                if partner is None and more and len(data) <= MAX_RECORD_BYTES:
+                    continue  # the quoted name may close in the next block
+                if partner is not None and _RECORD.fullmatch(data[lines.starts[first] : lines.ends[partner]]):
+                    last, content = partner, data[lines.starts[first] : lines.ends[partner]]
+            if b"\x00" in content:  # UTF-16 without a byte-order mark: every other byte of a name is NUL
+                raise RawInputError(f"cannot read raw file {path}: its header holds NUL bytes: {_WIDE_ENCODING}")
+            names = normalize_header(_header_fields(_text(content)))
+            return names, first + 1, data[lines.next_starts[last] :], not _valid_utf8(content), last + 2
+        if not more:
+            return [], 0, b"", False, 0
+        if len(data) > MAX_RECORD_BYTES:
+            raise RawInputError(f"cannot read raw file {path}: no header line in its first {MAX_RECORD_BYTES >> 20} MB")
+
+
+def _open(path: Path):
+    try:
+        return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+    except OSError as exc:
+        raise RawInputError(f"cannot read raw file {path}: {exc.strerror or exc}") from None
+
+
+def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: int) -> Iterator:
+    """Read a file in blocks of about ``block_bytes``, cut where no record is open.
+
+    Yields ``FileHeader`` first, then ``(records, malformed, encoding_repaired)`` per block,
+    with the physical line numbers of the whole file. Memory is bounded by the block size
+    (and ``MAX_RECORD_BYTES`` for a record that spans blocks).
+    """
+    handle = _open(path)
+    try:
+        with handle:
+            names, header_line, carry, repaired, next_line = _read_header(handle, path, block_bytes)
+            missing = [c for c in entity.columns if c not in names]
+            extra = [c for c in names if c not in entity.columns]
+            unmatched = bool(names) and len(missing) == len(entity.columns)
+            header = FileHeader(names, missing, extra, header_line, unmatched, repaired)
+            yield header
+            if not names:
+                return
+            line = next_line
+            at_eof = False
+            to_read = block_bytes
+            while not at_eof:
+                more = handle.read(to_read)
+                at_eof = not more
+                data = carry + more
+                # Only whole lines are parsed now; a terminator is one ASCII byte, so cutting after
+                # it never splits a UTF-8 character.
+                cut = len(data) if at_eof else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+                head, tail = data[:cut], data[cut:]
+                repaired = not _valid_utf8(head)
+                if repaired:  # a stray non-UTF-8 byte (latin-1 export): read those bytes as latin-1
+                    head = _text(head).encode("utf-8")
+                block = _parse_block(head, names, line, at_eof)
+                carry = head[block.consumed :] + tail
+                if block.consumed == 0 and not at_eof:
+                    if len(carry) > MAX_RECORD_BYTES and cut == 0:
+                        raise RawInputError(f"cannot read raw file {path}: line {line} is longer than {MAX_RECORD_BYTES >> 20} MB (not a CSV file?)")
+                    to_read = max(len(carry), block_bytes)  # an open record longer than a block: read on
+                    continue
+                to_read = block_bytes
+                line += block.lines_consumed
+                if block.table is None and not block.malformed_lines:
+                    continue
+                records = _to_records(block.table, block.lines, header, entity, source_name) if block.table is not None else empty_records(entity)
+                yield records, _malformed_table(source_name, block.malformed_lines, block.malformed_texts), repaired
+    except (OSError, EOFError, gzip.BadGzipFile, zlib_error) as exc:
+        raise RawInputError(f"cannot read raw file {path}: {exc}") from None

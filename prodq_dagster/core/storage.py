@@ -23,6 +23,10 @@ from .stats import EntityStats
 
 PART_FILE = "part-0.parquet"
 
+
+class StorageError(Exception):
+    """An output that exists but cannot be read back (a damaged or foreign file)."""
+
 # Where each named dataset lives under the output root.
 DATASET_DIRS = {
     "clean_customers": "clean/customers",
@@ -70,15 +74,22 @@ ABANDONED_AFTER_SECONDS = 3600
 
 
 def _remove_stale(target: Path) -> None:
-    """Remove other files of the partition, and temp files abandoned by killed writers."""
+    """Remove other files of the partition, and temp files abandoned by killed writers.
+
+    A concurrent writer of the same root may remove a file between the listing and the
+    look at it: a file that is already gone is fine.
+    """
     now = time.time()
     for stale in target.parent.iterdir():
         if stale.name == target.name:
             continue
-        if not stale.name.startswith("."):
-            stale.unlink()
-        elif stale.name.startswith(f".{target.name}.") and now - stale.stat().st_mtime > ABANDONED_AFTER_SECONDS:
-            stale.unlink(missing_ok=True)
+        try:
+            if not stale.name.startswith("."):
+                stale.unlink(missing_ok=True)
+            elif stale.name.startswith(f".{target.name}.") and now - stale.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+                stale.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue
 
 
 def parquet_options(schema: pa.Schema) -> dict:
@@ -103,16 +114,17 @@ def write_table(table: pa.Table, root: str | Path, dataset: str, day: date | str
 class PartitionWriter:
     """Write one partition incrementally (row group by row group), then publish it atomically.
 
-    Rows go to the hidden temp file; ``commit`` moves it into place with ``os.replace``,
-    ``abort`` (or an exception inside the ``with`` block) deletes it, leaving the
-    previous version of the partition untouched.
+    Rows go to a hidden temp file beside the partition. ``finish`` completes that file and
+    keeps it staged; ``commit`` moves it into place with ``os.replace``; ``abort`` (or an
+    exception inside the ``with`` block) deletes it, leaving the previous version of the
+    partition untouched.
     """
 
     def __init__(self, root: str | Path, dataset: str, day: date | str, schema: pa.Schema):
         self.target = partition_file(root, dataset, day)
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.temp = self.target.parent / f".{self.target.name}.{uuid.uuid4().hex}"
-        self.writer = pq.ParquetWriter(self.temp, schema, **parquet_options(schema))
+        self.writer: pq.ParquetWriter | None = pq.ParquetWriter(self.temp, schema, **parquet_options(schema))
         self.rows = 0
 
     def write(self, table: pa.Table) -> None:
@@ -120,23 +132,27 @@ class PartitionWriter:
             self.writer.write_table(table)
             self.rows += table.num_rows
 
+    def finish(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
     def commit(self) -> Path:
-        self.writer.close()
+        self.finish()
         _before_replace_hook()
         os.replace(self.temp, self.target)
         _remove_stale(self.target)
         return self.target
 
     def abort(self) -> None:
-        self.writer.close()
-        if self.temp.exists():
-            self.temp.unlink()
+        self.finish()
+        self.temp.unlink(missing_ok=True)
 
     def __enter__(self) -> "PartitionWriter":
         return self
 
     def __exit__(self, exc_type, *_):
-        if exc_type is not None or self.temp.exists():
+        if exc_type is not None:
             self.abort()
 
 
@@ -151,7 +167,10 @@ def read_table(
     path = partition_file(root, dataset, day)
     if not path.exists():
         return None
-    return pq.read_table(path, columns=columns, read_dictionary=dictionary_columns)
+    try:
+        return pq.read_table(path, columns=columns, read_dictionary=dictionary_columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StorageError(f"cannot read the partition file {path} (damaged, or not written by prodq): {exc}") from None
 
 
 def read_tables(root: str | Path, dataset: str, days: Iterable[date], columns: list[str] | None = None) -> dict[date, pa.Table]:

@@ -20,9 +20,9 @@ import shutil
 import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -49,16 +49,35 @@ from .vocab import Vocabularies
 from .storage import ABANDONED_AFTER_SECONDS, PartitionWriter
 
 SAMPLE_LINES = 4000
-PUBLISHED = frozenset({"clean", "quarantine"})
+OUTPUT_KINDS = ("clean", "quarantine")
 
 
 @dataclass
 class StreamOutcome:
+    """One processed entity-day. When the contract and conservation held, its clean and
+    quarantine partitions are staged (written, not yet visible) until ``publish``."""
+
     stats: EntityStats
     contract: ContractResult
     clean_schema: pa.Schema
     quarantine_schema: pa.Schema
     buckets: int = 1
+    staged: dict[str, PartitionWriter] = field(default_factory=dict)
+
+    @property
+    def publishable(self) -> bool:
+        return bool(self.staged)
+
+    def publish(self, kinds: Iterable[str] = OUTPUT_KINDS) -> None:
+        """Replace the partitions of ``kinds`` with the staged files; drop the other staged files."""
+        kinds = set(kinds)
+        for kind, writer in self.staged.items():
+            writer.commit() if kind in kinds else writer.abort()
+        self.staged = {}
+
+    def discard(self) -> None:
+        """Drop the staged files: the partitions keep their previous version."""
+        self.publish(())
 
 
 @dataclass
@@ -67,34 +86,47 @@ class _Sample:
     line_bytes: list[int]
 
 
+SAMPLE_CHUNK = 4096
+
+
+def _lines_of_chunk(chunk: bytes) -> list[bytes]:
+    return chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+
+
 def _sample_keys(path: Path, key: str, rng: np.random.Generator) -> _Sample:
     """Primary keys and line lengths of lines at random offsets of a plain file (no full parse).
 
-    Compressed files are not sampled: their keys then all go to one bucket.
+    The sample only balances the dedupe buckets; outputs never depend on it, so a file
+    that cannot be sampled (compressed, unreadable, no such key) just gives none, and
+    the reader reports what is wrong with it.
     """
     if path.name.endswith(".gz"):
         return _Sample([], [])
-    size = path.stat().st_size
     keys, line_bytes = [], []
-    with path.open("rb") as handle:
-        header = next(csv.reader([handle.readline().decode("utf-8", "replace").lstrip("\ufeff")]), [])
-        names = [name.strip().lower() for name in header]
-        if key not in names:
-            return _Sample([], [])
-        key_index = names.index(key)
-        for offset in np.sort(rng.integers(0, max(size, 1), SAMPLE_LINES)):
-            handle.seek(int(offset))
-            handle.readline()
-            line = handle.readline()
-            if not line:
-                continue
-            line_bytes.append(len(line))
-            try:
-                fields = next(csv.reader([line.decode("utf-8", "replace")]))
-            except (csv.Error, StopIteration):
-                continue
-            if len(fields) > key_index and fields[key_index].strip():
-                keys.append(fields[key_index].strip())
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            lines = [line for line in _lines_of_chunk(handle.read(SAMPLE_CHUNK * 16)) if line.strip()]
+            header = next(csv.reader([lines[0].decode("utf-8", "replace").lstrip("\ufeff")]), []) if lines else []
+            names = [name.strip().lower() for name in header]
+            if key not in names:
+                return _Sample([], [])
+            key_index = names.index(key)
+            for offset in np.sort(rng.integers(0, max(size, 1), SAMPLE_LINES)):
+                handle.seek(int(offset))
+                pieces = _lines_of_chunk(handle.read(SAMPLE_CHUNK))
+                if len(pieces) < 3:  # no whole line after the offset within the chunk
+                    continue
+                line = pieces[1]
+                line_bytes.append(len(line) + 1)
+                try:
+                    fields = next(csv.reader([line.decode("utf-8", "replace")]))
+                except (csv.Error, StopIteration):
+                    continue
+                if len(fields) > key_index and fields[key_index].strip():
+                    keys.append(fields[key_index].strip())
+    except (OSError, csv.Error):
+        return _Sample([], [])
     return _Sample(keys, line_bytes)
 
 
@@ -102,7 +134,14 @@ def _bucket_count(files: list[Path], samples: list[_Sample], bucket_rows: int) -
     """Enough key-range buckets for about ``bucket_rows`` rows each (line length from the sample)."""
     line_bytes = [n for sample in samples for n in sample.line_bytes]
     mean_line = float(np.mean(line_bytes)) if line_bytes else 80.0
-    return max(1, math.ceil(sum(p.stat().st_size for p in files) / mean_line / bucket_rows))
+    return max(1, math.ceil(sum(_size(p) for p in files) / mean_line / bucket_rows))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the reader fails on it with a clear message
 
 
 def _split_points(keys: list[str], buckets: int) -> list[str]:
@@ -166,13 +205,12 @@ def stream_entity(
     out_root: str | Path,
     bucket_rows: int = 1_000_000,
     block_bytes: int = 64 << 20,
-    publish: frozenset[str] = PUBLISHED,
 ) -> StreamOutcome:
-    """Process one entity-day in bounded memory and write its clean and quarantine partitions.
+    """Process one entity-day in bounded memory and stage its clean and quarantine partitions.
 
-    Both partitions are written to hidden temp files and published only when every
-    bucket passed the clean contract; otherwise nothing is published. ``publish`` names
-    the partitions to publish (a run that selected only one of them leaves the other as it was).
+    Both partitions are written to hidden temp files and staged only when every bucket
+    passed the clean contract and the rows are conserved; otherwise the files are deleted.
+    Nothing is visible until the caller publishes the outcome.
     """
     files = find_files(day_dir, entity)
     rng = np.random.default_rng(0)  # split points only balance memory; outputs never depend on them
@@ -186,14 +224,20 @@ def stream_entity(
         malformed, names_seen, repaired = [], [], []
         missing_all: set[str] = set()
         extra_all: set[str] = set()
+        unmatched: dict[str, list[str]] = {}
         file_names = pa.array([p.name for p in files], pa.string())
         try:
             for file_no, path in enumerate(files):
                 blocks = _prefetched(iter_file_blocks(path, entity, path.name, block_bytes))
                 header: FileHeader = next(blocks)
-                missing_all.update(header.missing)
-                extra_all.update(header.extra)
+                if header.names:  # an empty file has no columns to compare with the contract
+                    missing_all.update(header.missing)
+                    extra_all.update(header.extra)
                 names_seen.append(path.name)
+                if header.unmatched:
+                    unmatched[path.name] = header.names
+                if header.repaired:
+                    repaired.append(path.name)
                 for records, bad, was_repaired in blocks:
                     malformed.append(bad)
                     if was_repaired and path.name not in repaired:
@@ -220,6 +264,7 @@ def stream_entity(
                 missing_columns=[c for c in entity.columns if c in missing_all],
                 extra_columns=sorted(extra_all),
                 repaired_encoding_files=repaired,
+                unmatched_headers=unmatched,
             )
             return split_entity(raw, day, master_ids, vocab)
 
@@ -246,13 +291,17 @@ def stream_entity(
                     consume(pending.popleft())
             while pending:
                 consume(pending.popleft())
-            contract = _merge_contracts(contracts)
-            stats = EntityStats.merge(parts)
-            if contract.passed and stats.conservation_ok:
-                for kind, writer in (("clean", clean_out), ("quarantine", quarantine_out)):
-                    if kind in publish:
-                        writer.commit()
-    return StreamOutcome(stats, contract, CLEAN_SCHEMAS[entity.name], QUARANTINE_SCHEMAS[entity.name], len(bucket_ids))
+        contract = _merge_contracts(contracts)
+        stats = EntityStats.merge(parts)
+        outcome = StreamOutcome(stats, contract, CLEAN_SCHEMAS[entity.name], QUARANTINE_SCHEMAS[entity.name], len(bucket_ids))
+        if contract.passed and stats.conservation_ok:
+            clean_out.finish()
+            quarantine_out.finish()
+            outcome.staged = {"clean": clean_out, "quarantine": quarantine_out}
+        else:
+            clean_out.abort()
+            quarantine_out.abort()
+    return outcome
 
 
 class _SpilledBuckets:
@@ -327,8 +376,16 @@ def _prefetched(items: Iterator) -> Iterator:
 
 
 def _remove_abandoned_spills(root: Path) -> None:
-    """Spill folders left by a killed run (old enough that no live run owns them)."""
+    """Spill folders left by a killed run (old enough that no live run owns them).
+
+    Another run sharing the root may remove its own folder at any moment: one that
+    vanished between the listing and the look at its age is simply gone.
+    """
     now = time.time()
     for folder in root.glob(".prodq-spill-*"):
-        if now - folder.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+        try:
+            age = now - folder.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if age > ABANDONED_AFTER_SECONDS:
             shutil.rmtree(folder, ignore_errors=True)

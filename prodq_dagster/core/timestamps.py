@@ -1,38 +1,42 @@
-"""Vectorized timestamp parsing to tz-aware UTC.
+"""Vectorized timestamp parsing to tz-aware UTC, by an explicit grammar.
 
-Every value is parsed on its own terms: a naive string is UTC, a string with an
-offset (``Z``, ``+05:30``, ``-0500``, ``+01``) is shifted to UTC by that offset.
-This holds whatever the mix and order of naive and offset strings in one column
-(unlike ``pandas.to_datetime(format="ISO8601", utc=True)``, which can take the
-first value's zone handling for the whole column).
+Accepted (after trimming; the whole value must match, nothing is ignored):
 
-Two paths give the same instants:
+* ``YYYY-MM-DD`` or ``YYYY/MM/DD``, then ``T`` or a space, then ``HH:MM``, optionally
+  ``:SS`` and a fraction of 1 to 9 digits after ``.`` or ``,`` (kept to microseconds);
+* then optionally a zone, with or without one space before it: ``Z``, ``UTC``, ``GMT``,
+  an offset ``+hh``, ``+hhmm`` or ``+hh:mm`` (up to 14 hours), or ``UTC``/``GMT``
+  followed by such an offset. Offsets read as ISO 8601 does: ``+05:30`` and
+  ``UTC+05:30`` are five and a half hours ahead of UTC, ``GMT-3`` is not a form
+  (``GMT-03`` is: three hours behind UTC);
+* epoch seconds (exactly 10 digits) or milliseconds (exactly 13 digits).
 
-* the fast path: one regex recognises the canonical ISO 8601 layouts (real
-  calendar dates, ``T`` or space, up to 6 fraction digits, ``Z`` / ``+hh[[:]mm]``
-  zones up to 14 hours); those rows are parsed by pyarrow's ISO 8601 cast, naive
-  ones as UTC. This is nearly every row of a real feed;
-* the exact path for the rest: ``strptime`` on the 19-character wall time, then
-  fraction and zone arithmetic from a regex split, epoch seconds/milliseconds, and
-  only for what neither handles (``12/10/2025 14:41`` ...) pandas' tolerant
-  per-element parser.
+A value without a zone is UTC. Every value is read on its own terms whatever the mix and
+order of naive and offset values in the column (``pandas.to_datetime(format="ISO8601",
+utc=True)`` can take the first value's zone handling for the whole column). Dates must
+exist (29 February in leap years only); instants outside [2000-01-01, 2100-01-01) UTC are
+implausible. Anything else, including day-first or month-first dates such as
+``12/10/2025`` (ambiguous), month names and garbage, is unparseable: null.
+
+Two vectorized paths give the same instants: a regex picks the canonical ISO 8601 values
+(nearly every row of a real feed), which pyarrow's ISO 8601 cast reads; the rest is split
+by the full grammar's regex and assembled with ``strptime`` and offset arithmetic.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 UTC_US = pa.timestamp("us", tz="UTC")
 
 # Instants outside this window are treated as unparseable garbage (year 2999, 1900 ...).
-MIN_PLAUSIBLE = pd.Timestamp("2000-01-01", tz="UTC")
-MAX_PLAUSIBLE = pd.Timestamp("2100-01-01", tz="UTC")
+MIN_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+MAX_PLAUSIBLE = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
-# After the 19-character wall time: optional fraction, optional zone.
-_SUFFIX = r"^(?:[.,](?P<frac>\d{1,9}))?\s*(?P<tz>[Zz]|UTC|utc|[+-]\d{2}(?::?\d{2})?)?$"
 _EPOCH = r"^\d{10}(?:\d{3})?$"
 # The canonical layouts of the fast path. Only real calendar dates match (day 29 of
 # February in leap years only), so pyarrow's cast never sees a date it would refuse.
@@ -45,7 +49,12 @@ _CANONICAL = (
     rf"^{_CALENDAR_DATE}[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{{1,6}})?"
     r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)?$"
 )
-_RESIDUE_HINT = r"\d{4}"
+_SLASH_DATE = r"^(\d{4})/(\d{2})/(\d{2})"
+_OFFSET = r"[+-]\d{2}(?::?\d{2})?"
+_GRAMMAR = (
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<hm>(?:[01]\d|2[0-3]):[0-5]\d)(?::(?P<sec>[0-5]\d)(?:[.,](?P<frac>\d{1,9}))?)?"
+    rf" ?(?P<zone>[Zz]|(?i:utc|gmt)(?:{_OFFSET})?|{_OFFSET})?$"
+)
 
 
 def _to_int(arr: pa.Array) -> pa.Array:
@@ -66,33 +75,22 @@ def _offset_micros(frac: pa.Array, tz: pa.Array) -> pa.Array:
     return pc.if_else(offset_ok, pc.subtract(frac_us, offset_us), pa.scalar(None, pa.int64()))
 
 
-def _parse_iso_like(values: pa.Array) -> pa.Array:
-    """Parse ``YYYY-MM-DD[T ]HH:MM:SS[.f][zone]``; everything else comes back null.
-
-    The wall time is the fixed-width 19-character head (one ``strptime`` per separator);
-    only the rows with a suffix pay for the fraction/zone regex.
-    """
-    head = pc.utf8_slice_codeunits(values, 0, 19)
-    wall = pc.coalesce(
-        pc.strptime(head, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True),
-        pc.strptime(head, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True),
+def _parse_grammar(values: pa.Array) -> pa.Array:
+    """Parse values by the full grammar (epochs aside); everything else comes back null."""
+    values = pc.replace_substring_regex(values, _SLASH_DATE, r"\1-\2-\3")
+    parts = pc.extract_regex(values, _GRAMMAR)
+    second = pc.struct_field(parts, "sec")
+    wall_text = pc.binary_join_element_wise(
+        pc.struct_field(parts, "date"), "T", pc.struct_field(parts, "hm"), ":", pc.if_else(pc.equal(second, ""), "00", second), ""
     )
-    # strptime rolls impossible dates over (Feb 30 -> Mar 2): the day of month must survive.
-    day_text = pc.utf8_slice_codeunits(head, 8, 10)
-    digits_ok = pc.fill_null(pc.match_substring_regex(day_text, r"^\d\d$"), False)
-    stated_day = pc.cast(pc.if_else(digits_ok, day_text, "0"), pa.int64())
+    wall = pc.strptime(wall_text, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+    # strptime rolls impossible dates over (Feb 30 -> Mar 2): the stated day must survive.
+    stated_day = pc.cast(pc.utf8_slice_codeunits(pc.struct_field(parts, "date"), 8, 10), pa.int64())
     wall = pc.if_else(pc.fill_null(pc.equal(pc.day(wall), stated_day), False), wall, pa.scalar(None, wall.type))
-    micros = pc.cast(wall, pa.int64())
-    tail = pc.utf8_slice_codeunits(values, 19, 64)
-    has_tail = pc.fill_null(pc.not_equal(tail, ""), False)
-    if pc.any(has_tail).as_py():
-        index = pc.indices_nonzero(has_tail)
-        parts = pc.extract_regex(pc.take(tail, index), _SUFFIX)
-        shift = _offset_micros(pc.struct_field(parts, "frac"), pc.struct_field(parts, "tz"))
-        shift = pc.if_else(pc.is_valid(parts), shift, pa.scalar(None, pa.int64()))
-        shifted = pc.add(pc.take(micros, index), shift)
-        micros = pc.replace_with_mask(micros, has_tail, shifted)
-    return micros.cast(UTC_US)
+    zone = pc.replace_substring_regex(pc.struct_field(parts, "zone"), r"(?i)^(utc|gmt)", "")
+    shift = _offset_micros(pc.struct_field(parts, "frac"), zone)
+    micros = pc.add(pc.cast(wall, pa.int64()), shift)
+    return pc.if_else(pc.is_valid(parts), micros, pa.scalar(None, pa.int64())).cast(UTC_US)
 
 
 def _parse_epoch(values: pa.Array) -> pa.Array:
@@ -105,28 +103,9 @@ def _parse_epoch(values: pa.Array) -> pa.Array:
     return micros.cast(UTC_US)
 
 
-def _parse_residue(values: pa.Array, todo: np.ndarray) -> pa.Array:
-    """Tolerant per-element parse of the few strings no vectorized layout matched."""
-    out = pa.nulls(len(values), UTC_US)
-    index = np.flatnonzero(todo)
-    if len(index) == 0:
-        return out
-    texts = pd.Series(values.take(pa.array(index)).to_pylist(), dtype="object")
-    parsed = pd.to_datetime(texts, format="mixed", utc=True, errors="coerce").astype("datetime64[us, UTC]")
-    full = pd.Series(pd.NaT, index=range(len(values)), dtype="datetime64[us, UTC]")
-    full.iloc[index] = parsed.to_numpy()
-    return pa.Array.from_pandas(full, type=UTC_US)
-
-
 def _parse_exact(values: pa.Array) -> pa.Array:
-    """Every layout prodq accepts, value by value (before the plausibility window)."""
-    result = pc.coalesce(_parse_iso_like(values), _parse_epoch(values))
-    present = pc.is_valid(values)
-    todo = pc.and_(pc.and_(present, pc.is_null(result)), pc.fill_null(pc.match_substring_regex(values, _RESIDUE_HINT), False))
-    todo_np = todo.to_numpy(zero_copy_only=False)
-    if todo_np.any():
-        result = pc.coalesce(result, _parse_residue(values, todo_np))
-    return result
+    """Every form the grammar accepts, value by value (before the plausibility window)."""
+    return pc.coalesce(_parse_grammar(values), _parse_epoch(values))
 
 
 def _has_zone(rows: pa.Array) -> np.ndarray:
@@ -182,7 +161,7 @@ def parse_utc(values: pa.Array) -> pa.Array:
 def within_window(instants: pa.Array) -> pa.Array:
     """Null out instants outside [MIN_PLAUSIBLE, MAX_PLAUSIBLE)."""
     plausible = pc.and_(
-        pc.greater_equal(instants, pa.scalar(MIN_PLAUSIBLE.to_pydatetime(), UTC_US)),
-        pc.less(instants, pa.scalar(MAX_PLAUSIBLE.to_pydatetime(), UTC_US)),
+        pc.greater_equal(instants, pa.scalar(MIN_PLAUSIBLE, UTC_US)),
+        pc.less(instants, pa.scalar(MAX_PLAUSIBLE, UTC_US)),
     )
     return pc.if_else(pc.fill_null(plausible, False), instants, pa.scalar(None, UTC_US))

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from .contract import NULL_MARKERS
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "vocabularies"
 # Vocabulary name -> the contract column it normalizes (and the entity that column is in).
@@ -52,7 +55,9 @@ def snake_case(values: pa.Array) -> pa.Array:
 
 
 def fold_array(values: pa.Array, fold: str) -> pa.Array:
-    """The lookup key of each (already trimmed) raw value."""
+    """The lookup key of each (already trimmed) raw value: Unicode NFC (so a composed and a
+    decomposed ``Ö`` are one spelling), then lower case or lower snake case."""
+    values = pc.utf8_normalize(values, form="NFC")
     return snake_case(values) if fold == "snake_case" else pc.utf8_lower(values)
 
 
@@ -140,16 +145,39 @@ def _read(path: Path) -> dict:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise VocabularyError(f"vocabulary file {path} is not valid TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise VocabularyError(f"vocabulary file {path} is not valid TOML (UTF-8): {exc}") from None
     except OSError as exc:
         raise VocabularyError(f"cannot read vocabulary file {path}: {exc.strerror or exc}") from None
 
 
-def _values(path: Path, document: dict) -> dict[str, list[str]]:
-    unknown = sorted(set(document) - {"description", "fold", "mode", "values"})
+USER_KEYS = {"description", "fold", "mode", "values"}
+SHIPPED_KEYS = USER_KEYS | {"canonical_form", "canonical_pattern"}
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """How one vocabulary's canonical values are written and checked (from its shipped file)."""
+
+    name: str
+    fold: str
+    upper: bool  # canonical values are upper case (codes); otherwise they are in folded form
+    pattern: str | None
+
+    def canonical(self, path: Path, value: str) -> str:
+        text = value.strip()
+        written = text.upper() if self.upper else _fold_texts([text], self.fold)[0]
+        if self.pattern and not re.fullmatch(self.pattern, written):
+            raise VocabularyError(f"vocabulary file {path}: {value!r} is not a valid {self.name} value ({self.pattern})")
+        if written.lower() in NULL_MARKERS:
+            raise VocabularyError(f"vocabulary file {path}: {value!r} is a null marker, not a value")
+        return written
+
+
+def _values(path: Path, document: dict, allowed: set[str]) -> dict[str, list[str]]:
+    unknown = sorted(set(document) - allowed)
     if unknown:
-        raise VocabularyError(f"vocabulary file {path}: unknown key(s) {', '.join(unknown)} (allowed: description, fold, mode, values)")
+        raise VocabularyError(f"vocabulary file {path}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
     values = document.get("values", {})
     if not isinstance(values, dict):
         raise VocabularyError(f"vocabulary file {path}: [values] must be a table of canonical value = [spellings]")
@@ -159,30 +187,47 @@ def _values(path: Path, document: dict) -> dict[str, list[str]]:
     return values
 
 
-def _apply(spellings: dict[str, str], values: dict[str, list[str]], fold: str) -> None:
-    for canonical, extra in values.items():
-        for key in _fold_texts([canonical, *extra], fold):
-            spellings[key] = canonical
+def _apply(spellings: dict[str, str], path: Path, values: dict[str, list[str]], rules: _Rules) -> None:
+    """Add one file's values: every spelling (and the value itself) folded, mapped to the value."""
+    seen: dict[str, str] = {}
+    for raw_value, extra in values.items():
+        value = rules.canonical(path, raw_value)
+        for spelling, key in zip([raw_value, *extra], _fold_texts([raw_value, *extra], rules.fold)):
+            if key.lower() in NULL_MARKERS:
+                raise VocabularyError(f"vocabulary file {path}: {spelling!r} is a null marker: it is never looked up")
+            if seen.get(key, value) != value:
+                raise VocabularyError(f"vocabulary file {path}: {spelling!r} is listed under both {seen[key]!r} and {value!r}")
+            seen[key] = value
+            spellings[key] = value
+
+
+def _user_files(user_dir: str | Path) -> dict[str, Path]:
+    """The user's vocabulary files: ``<name>.toml`` in any case; hidden files and other files are ignored."""
+    folder = Path(user_dir)
+    if not folder.is_dir():
+        raise VocabularyError(f"vocabulary folder {folder} does not exist or is not a folder")
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith((".", "_")) or path.suffix.lower() != ".toml" or path.is_dir():
+            continue
+        name = path.stem.lower()
+        if name not in VOCABULARY_COLUMNS:
+            raise VocabularyError(f"vocabulary file {path}: no vocabulary named {path.stem!r} (expected one of {', '.join(VOCABULARY_COLUMNS)})")
+        if name in found:
+            raise VocabularyError(f"vocabulary files {found[name]} and {path} are both the {name} vocabulary")
+        found[name] = path
+    return found
 
 
 def load_vocabularies(user_dir: str | Path | None = None) -> Vocabularies:
     """The shipped vocabularies, adjusted by the ``*.toml`` files of ``user_dir`` when given."""
-    user_files: dict[str, Path] = {}
-    if user_dir:
-        folder = Path(user_dir)
-        if not folder.is_dir():
-            raise VocabularyError(f"vocabulary folder {folder} does not exist or is not a folder")
-        for path in sorted(folder.glob("*.toml")):
-            if path.stem not in VOCABULARY_COLUMNS:
-                raise VocabularyError(
-                    f"vocabulary file {path}: no vocabulary named {path.stem!r} (expected one of {', '.join(VOCABULARY_COLUMNS)})"
-                )
-            user_files[path.stem] = path
+    user_files = _user_files(user_dir) if user_dir else {}
     by_name: dict[str, Vocabulary] = {}
     for name in VOCABULARY_COLUMNS:
         shipped_path = SHIPPED_DIR / f"{name}.toml"
         shipped = _read(shipped_path)
-        fold = shipped["fold"]
+        rules = _Rules(name, shipped["fold"], shipped.get("canonical_form") == "upper", shipped.get("canonical_pattern"))
+        shipped_values = _values(shipped_path, shipped, SHIPPED_KEYS)
         spellings: dict[str, str] = {}
         sources = [f"shipped:{name}.toml"]
         user_path = user_files.get(name)
@@ -192,23 +237,22 @@ def load_vocabularies(user_dir: str | Path | None = None) -> Vocabularies:
             mode = user.get("mode", "extend")
             if mode not in MODES:
                 raise VocabularyError(f"vocabulary file {user_path}: mode must be 'extend' or 'replace', not {mode!r}")
-            if user.get("fold", fold) != fold:
-                raise VocabularyError(f"vocabulary file {user_path}: the {name} vocabulary is folded {fold!r}; fold cannot be changed")
+            if user.get("fold", rules.fold) != rules.fold:
+                raise VocabularyError(f"vocabulary file {user_path}: the {name} vocabulary is folded {rules.fold!r}; fold cannot be changed")
         if mode == "extend":
-            _apply(spellings, _values(shipped_path, shipped), fold)
+            _apply(spellings, shipped_path, shipped_values, rules)
         if user is not None:
-            _apply(spellings, _values(user_path, user), fold)
+            _apply(spellings, user_path, _values(user_path, user, USER_KEYS), rules)
             sources = ([] if mode == "replace" else sources) + [f"user:{user_path} ({mode})"]
         if not spellings:
             raise VocabularyError(f"the {name} vocabulary is empty (a replacing file must list at least one value)")
         if name in FIXED_CANONICAL and user is not None:
-            shipped_values = set(_values(shipped_path, shipped))
-            added = sorted(set(spellings.values()) - shipped_values)
-            if added or (mode == "replace" and set(spellings.values()) != shipped_values):
+            fixed = set(shipped_values)
+            if set(spellings.values()) != fixed:
                 raise VocabularyError(
-                    f"vocabulary file {user_path}: the {name} values are fixed by the rules "
-                    f"({', '.join(sorted(shipped_values))}); add spellings to them instead of new values"
+                    f"vocabulary file {user_path}: the {name} values are fixed by the rules ({', '.join(sorted(fixed))}): "
+                    "a file may add spellings to them, but must keep exactly these values"
                 )
-        by_name[name] = Vocabulary(name, shipped.get("description", name), fold, spellings, tuple(sources))
+        by_name[name] = Vocabulary(name, shipped.get("description", name), rules.fold, spellings, tuple(sources))
     payload = json.dumps({n: sorted(v.spellings.items()) for n, v in by_name.items()}, ensure_ascii=False)
     return Vocabularies(by_name, hashlib.sha256(payload.encode()).hexdigest()[:12])
