@@ -8,7 +8,6 @@ from __future__ import annotations
 import dagster as dg
 
 from .core import alerts as core_alerts
-from .core.config import Settings
 from .core.schemas import ContractResult
 from .core.stats import TOP_UNKNOWN_VALUES, EntityStats
 
@@ -69,8 +68,8 @@ def schema_drift_check_result(asset_key: str, stats: EntityStats) -> dg.AssetChe
     )
 
 
-def unknown_values_check_result(asset_key: str, stats: EntityStats, settings: Settings) -> dg.AssetCheckResult:
-    raised = core_alerts.unknown_category_values(stats.entity, stats, settings)
+def unknown_values_check_result(asset_key: str, stats: EntityStats, policy: core_alerts.AlertPolicy) -> dg.AssetCheckResult:
+    raised = core_alerts.unknown_category_values(stats.entity, stats, policy)
     top = {
         column: [{"value": u.value, "rows": u.rows, "spellings": u.spellings} for u in values[:TOP_UNKNOWN_VALUES]]
         for column, values in stats.unknown_values.items()

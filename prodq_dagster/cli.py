@@ -12,17 +12,15 @@ in the UI. Exit codes: 0 success, 1 a run failed, 2 bad arguments (one line on s
 from __future__ import annotations
 
 import argparse
-import contextlib
 import fcntl
-import gc
-import json
 import os
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from .core.alerts import FAIL_ON_LEVELS
+
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_ALERTS = 0, 1, 2, 3
-FAIL_ON_LEVELS = ("none", "warning", "critical")
 NOT_RUN = "not run: an earlier day of the range failed (look-backs would be wrong)"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,18 +36,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m prodq_dagster", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data_dir", required=True, help="raw root holding ingest_date=YYYY-MM-DD/ folders")
-    parser.add_argument("--out_dir", required=True, help="root of clean/, quarantine/, metrics/")
-    parser.add_argument("--reports_dir", help="root of the JSON reports (default: 'reports' beside out_dir)")
+    parser.add_argument("--data_dir", required=True, help="raw root holding ingest_date=YYYY-MM-DD/ folders (a folder or an s3:// URL)")
+    parser.add_argument("--out_dir", required=True, help="root of clean/, quarantine/, metrics/ (a folder or an s3:// URL)")
+    parser.add_argument("--reports_dir", help="root of the JSON reports (default: 'reports' beside a local out_dir; required with a URL)")
     parser.add_argument("--date", help="one day, YYYY-MM-DD")
     parser.add_argument("--start", help="first day of an inclusive range")
     parser.add_argument("--end", help="last day of an inclusive range")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="days of a range processed in parallel processes (default: number of cores)",
-    )
     parser.add_argument(
         "--fail-on",
         dest="fail_on",
@@ -81,16 +73,19 @@ def resolve_days(args: argparse.Namespace, today: date) -> list[date]:
         raise UsageError("give --date D, or --start D1 --end D2")
     if first > last:
         raise UsageError(f"--start {first} is after --end {last}")
-    if args.workers < 1:
-        raise UsageError(f"--workers must be at least 1 (got {args.workers})")
     if last > today:
         raise UsageError(f"{last} is in the future (today is {today} UTC)")
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _check_writable(path: Path, flag: str) -> None:
-    """The folder exists and is writable, or can be created; nothing is created here, so a
-    later bad argument still leaves nothing behind."""
+def _check_writable(location: str, flag: str) -> None:
+    """A local folder exists and is writable, or can be created; nothing is created here, so a
+    later bad argument still leaves nothing behind. An object-store URL is checked by its first write."""
+    from .core.storage import is_url
+
+    if is_url(location):
+        return
+    path = Path(location)
     probe = path
     while not probe.exists():
         if probe.parent == probe:
@@ -104,17 +99,31 @@ def _check_writable(path: Path, flag: str) -> None:
 
 def prepare(args: argparse.Namespace, today: date) -> tuple[list[date], list[date]]:
     """Validate the arguments; returns (days with a raw folder, days without)."""
+    from .core.reader import day_folder
+    from .core.storage import StorageError, is_url, open_store
+
     days = resolve_days(args, today)
-    raw = Path(args.data_dir)
-    if not raw.is_dir():
-        raise UsageError(f"--data_dir {raw} does not exist or is not a directory")
-    present = [d for d in days if (raw / f"ingest_date={d.isoformat()}").is_dir()]
+    if is_url(args.out_dir) and not args.reports_dir:
+        raise UsageError("--reports_dir is required when --out_dir is a URL")
+    try:
+        raw = open_store(args.data_dir)
+        if not raw.is_dir():
+            raise UsageError(f"--data_dir {args.data_dir} does not exist or is not a directory")
+        folders = {e.name for e in raw.listdir() if e.is_dir}
+    except StorageError as exc:
+        raise UsageError(f"--data_dir: {exc}") from None
+    present = [d for d in days if day_folder(d) in folders]
     if not present:
-        raise UsageError(f"no ingest_date=YYYY-MM-DD folder under {raw} for {days[0]}..{days[-1]}")
+        raise UsageError(f"no ingest_date=YYYY-MM-DD folder under {args.data_dir} for {days[0]}..{days[-1]}")
     if args.fail_on not in FAIL_ON_LEVELS:
         raise UsageError(f"--fail-on / PRODQ_FAIL_ON {args.fail_on!r} must be one of {', '.join(FAIL_ON_LEVELS)}")
-    _check_writable(Path(args.out_dir), "--out_dir")
-    _check_writable(Path(reports_dir(args)), "--reports_dir")
+    _check_writable(args.out_dir, "--out_dir")
+    _check_writable(reports_dir(args), "--reports_dir")
+    for flag, location in (("--out_dir", args.out_dir), ("--reports_dir", reports_dir(args))):
+        try:
+            open_store(location)
+        except StorageError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
     return present, [d for d in days if d not in present]
 
 
@@ -124,29 +133,37 @@ def customers_to_catch_up(args: argparse.Namespace, first_day: date) -> list[dat
     The customer master of a day holds every customer clean on or before it; without these
     days their customers would be missing, and their events and orders counted as orphans.
     """
-    from .core import storage
     from .core.arrivals import master_history_gaps
+    from .core.storage import open_store
+    from .resources import DATASETS
 
-    return master_history_gaps(args.data_dir, storage.written_days(args.out_dir, "clean_customers"), first_day)
+    written = open_store(args.out_dir).written_days(DATASETS["clean_customers"])
+    return master_history_gaps(open_store(args.data_dir), written, first_day)
 
 
 def reports_dir(args: argparse.Namespace) -> str:
     return args.reports_dir or str(Path(args.out_dir).resolve().parent / "reports")
 
 
+def _absolute(location: str) -> str:
+    from .core.storage import is_url
+
+    return location if is_url(location) else str(Path(location).resolve())
+
+
 def configure_environment(args: argparse.Namespace, first_day: date) -> None:
     """Point the code location at the CLI's paths and widen the partitions start if needed."""
-    from .core.config import Settings
+    from .settings import ProdqSettings
 
-    os.environ["PRODQ_RAW_DIR"] = str(Path(args.data_dir).resolve())
-    os.environ["PRODQ_OUT_DIR"] = str(Path(args.out_dir).resolve())
-    os.environ["PRODQ_REPORTS_DIR"] = str(Path(reports_dir(args)).resolve())
+    os.environ["PRODQ_RAW_DIR"] = _absolute(args.data_dir)
+    os.environ["PRODQ_OUT_DIR"] = _absolute(args.out_dir)
+    os.environ["PRODQ_REPORTS_DIR"] = _absolute(reports_dir(args))
     # The CLI gates on alerts itself (--fail-on) after every day ran; its runs never fail on one.
     os.environ["PRODQ_FAIL_ON"] = "none"
     from .core.vocab import VocabularyError, load_vocabularies
 
     try:
-        settings = Settings.from_env()
+        settings = ProdqSettings.from_env()
         load_vocabularies(settings.vocab_dir or None)
     except (ValueError, VocabularyError) as exc:
         raise UsageError(str(exc)) from None
@@ -164,45 +181,24 @@ def configure_environment(args: argparse.Namespace, first_day: date) -> None:
     os.environ["DAGSTER_HOME"] = str(home.resolve())
 
 
-@contextlib.contextmanager
-def partition_lock(out_dir: str, day: date):
-    """Serialize runs of one partition across processes (the run queue does not cover CLI runs)."""
-    lock_dir = Path(out_dir) / ".locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"ingest_date={day.isoformat()}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+CUSTOMERS_ONLY = ("clean_customers", "quarantine_customers", "load_stats_customers")
 
 
-CUSTOMERS_ONLY = ("clean_customers", "quarantine_customers")
-
-
-def run_day(
-    job,
-    instance,
-    day: date,
-    verbose: bool,
-    run_id: str | None = None,
-    tags: dict[str, str] | None = None,
-    selection: tuple[str, ...] | None = None,
-) -> tuple[bool, list[str]]:
+def run_day(job, instance, storage, day: date, verbose: bool, selection: tuple[str, ...] | None = None) -> tuple[bool, list[str]]:
     """Materialize the whole chain (or the ``selection``) for one partition; returns (success, failure messages)."""
     import dagster as dg
 
     # The CLI prints its own summary of each day (alerts and failures included); Dagster's
     # console lines would repeat them with run ids and stack traces, so only --verbose shows them.
     level = "DEBUG" if verbose else "CRITICAL"
-    with partition_lock(os.environ["PRODQ_OUT_DIR"], day):
+    # Two CLIs on one day never interleave their writes (runs launched by the instance are
+    # kept apart by the run queue's per-partition limit instead).
+    with storage.partition_lock(day):
         result = job.execute_in_process(
             partition_key=day.isoformat(),
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-            run_id=run_id,
-            tags=tags,
             asset_selection=[dg.AssetKey(key) for key in selection] if selection else None,
         )
     errors = []
@@ -226,74 +222,11 @@ def failure_message(error) -> str:
     return line
 
 
-def resume_gc() -> None:
-    """Turn the collector back on if ``__main__`` turned it off for start-up, with every
-    start-up object frozen out of later collections (they live until the process exits)."""
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
+def summarize_day(storage, day: date) -> str:
+    from .assets.reports import ALERTS_FILE, REPORT_FILE
 
-
-_WORKER_STATE: dict = {}
-
-
-def _worker_init(verbose: bool) -> None:
-    import dagster as dg
-
-    from .definitions import build_definitions
-    from .jobs import DAILY_JOB_NAME
-
-    _WORKER_STATE["job"] = build_definitions().resolve_job_def(DAILY_JOB_NAME)
-    _WORKER_STATE["instance"] = dg.DagsterInstance.get()
-    _WORKER_STATE["verbose"] = verbose
-
-
-def _worker_run(day: date, run_id: str, tags: dict[str, str]) -> tuple[bool, list[str]]:
-    return run_day(_WORKER_STATE["job"], _WORKER_STATE["instance"], day, _WORKER_STATE["verbose"], run_id, tags)
-
-
-def run_range_parallel(days: list[date], workers: int, verbose: bool) -> dict[date, tuple[bool, list[str]]]:
-    """Run a range as one run of the whole chain per day, ``workers`` days side by side.
-
-    Days start in date order, each as soon as a worker is free, so every earlier day is
-    finished or running. A run carries the ids of the earlier days' runs still going, and its
-    two look-back assets wait for those inside the run (``range_wait``). Once a day has
-    failed no later day starts; runs already going stop by themselves where they would read
-    what the failed day did not produce.
-    """
-    import multiprocessing
-    import uuid
-    from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    from .range_wait import wait_tag
-
-    outcomes: dict[date, tuple[bool, list[str]]] = {}
-    waiting = deque(days)
-    running: dict = {}
-    # On Linux the workers are forked: this process has imported Dagster, pandas and
-    # pyarrow and runs no other thread yet, so a worker starts in milliseconds instead
-    # of paying about 2.5 s of imports (spawn, the only safe choice elsewhere).
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(verbose,)) as pool:
-        while waiting or running:
-            while waiting and len(running) < workers and all(ok for ok, _ in outcomes.values()):
-                day, run_id = waiting.popleft(), str(uuid.uuid4())
-                tags = wait_tag(earlier_id for _, earlier_id in running.values())
-                running[pool.submit(_worker_run, day, run_id, tags)] = (day, run_id)
-            if not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                day, _ = running.pop(future)
-                outcomes[day] = future.result()
-    return {day: outcomes.get(day, (False, [NOT_RUN])) for day in days}
-
-
-def summarize_day(report_root: str, day: date) -> str:
-    folder = Path(report_root) / f"ingest_date={day.isoformat()}"
-    report = json.loads((folder / "validation_report.json").read_text())
-    alerts = json.loads((folder / "alerts.json").read_text())
+    report = storage.read_report(day, REPORT_FILE)
+    alerts = storage.read_report(day, ALERTS_FILE)
     lines = [f"{day}  run {report['run_id'][:8]}"]
     for name in ("customers", "events", "orders"):
         s = report[name]
@@ -330,24 +263,26 @@ def main(argv: list[str] | None = None) -> int:
 
     from .definitions import build_definitions
     from .jobs import DAILY_JOB_NAME
+    from .resources import ProdqStorage
+    from .settings import ProdqSettings
 
-    workers = min(args.workers, len(days))
-    # Create the instance's storage under a lock: two CLIs starting on a fresh DAGSTER_HOME
-    # (or this CLI's worker processes) would otherwise race to create the sqlite schema.
+    storage = ProdqStorage(settings=ProdqSettings.from_env())
+    job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
+    outcomes: dict[date, tuple[bool, list[str]]] = {}
+    # Two CLIs starting on a fresh DAGSTER_HOME would race to create the SQLite schema.
     with open(Path(os.environ["DAGSTER_HOME"]) / ".prodq-init.lock", "w") as init_lock:
         fcntl.flock(init_lock, fcntl.LOCK_EX)
-        with dg.DagsterInstance.get():
-            pass
-    if catch_up:
-        print(
-            f"catching up the customer master: customers of {len(catch_up)} earlier day(s) were never processed "
-            f"({catch_up[0]}..{catch_up[-1]}); running their customers first",
-            flush=True,
-        )
-        job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
-        with dg.DagsterInstance.get() as instance:
+        instance = dg.DagsterInstance.get()
+        fcntl.flock(init_lock, fcntl.LOCK_UN)
+    with instance:
+        if catch_up:
+            print(
+                f"catching up the customer master: customers of {len(catch_up)} earlier day(s) were never processed "
+                f"({catch_up[0]}..{catch_up[-1]}); running their customers first",
+                flush=True,
+            )
             for day in catch_up:
-                ok, errors = run_day(job, instance, day, args.verbose, selection=CUSTOMERS_ONLY)
+                ok, errors = run_day(job, instance, storage, day, args.verbose, selection=CUSTOMERS_ONLY)
                 if not ok:
                     print(f"{day}  customers catch-up FAILED", flush=True)
                     for error in errors:
@@ -355,24 +290,18 @@ def main(argv: list[str] | None = None) -> int:
                     for requested in days:
                         print(f"{requested}  not run: the customers of {day} could not be processed (the master would lack them)", flush=True)
                     return EXIT_RUN_FAILED
-    if workers > 1:
-        resume_gc()
-        outcomes = run_range_parallel(days, workers, args.verbose)
-    else:
-        job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
-        outcomes = {}
-        with dg.DagsterInstance.get() as instance:
-            resume_gc()
-            for day in days:
-                if any(not ok for ok, _ in outcomes.values()):
-                    outcomes[day] = (False, [NOT_RUN])
-                    continue
-                outcomes[day] = run_day(job, instance, day, args.verbose)
+        # Day after day, in the order a backfill runs them: a day's customer master and alert
+        # baselines read the days before it. Once a day fails, the later days are not run.
+        for day in days:
+            if any(not ok for ok, _ in outcomes.values()):
+                outcomes[day] = (False, [NOT_RUN])
+                continue
+            outcomes[day] = run_day(job, instance, storage, day, args.verbose)
     failed = False
     for day in days:
         ok, errors = outcomes[day]
         if ok:
-            print(summarize_day(os.environ["PRODQ_REPORTS_DIR"], day), flush=True)
+            print(summarize_day(storage, day), flush=True)
         elif errors == [NOT_RUN]:
             failed = True
             print(f"{day}  {NOT_RUN}", flush=True)
@@ -385,22 +314,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{day}  no raw folder: skipped (missing day)")
     if failed:
         return EXIT_RUN_FAILED
-    gated = alerts_at_or_above(os.environ["PRODQ_REPORTS_DIR"], [d for d in days if outcomes[d][0]], args.fail_on)
+    gated = alerts_at_or_above(storage, [d for d in days if outcomes[d][0]], args.fail_on)
     if gated:
         print(f"--fail-on {args.fail_on}: alerts at or above {args.fail_on} on {', '.join(str(d) for d in gated)}", file=sys.stderr)
         return EXIT_ALERTS
     return EXIT_OK
 
 
-def alerts_at_or_above(report_root: str, days: list[date], level: str) -> list[date]:
+def alerts_at_or_above(storage, days: list[date], level: str) -> list[date]:
     """The days whose alerts include one of severity ``level`` or higher (none for ``none``)."""
+    from .assets.reports import ALERTS_FILE
     from .core.alerts import SEVERITY_RANK, worst_severity
 
     if level == "none":
         return []
     gated = []
     for day in days:
-        document = json.loads((Path(report_root) / f"ingest_date={day.isoformat()}" / "alerts.json").read_text())
+        document = storage.read_report(day, ALERTS_FILE)
         worst = worst_severity(document)
         if worst is not None and SEVERITY_RANK[worst] >= SEVERITY_RANK[level]:
             gated.append(day)

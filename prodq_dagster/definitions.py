@@ -1,7 +1,7 @@
 """The one ``Definitions`` object of the prodq code location.
 
 Paths, the partitions start and thresholds come from ``PRODQ_*`` environment
-variables when the code location loads (see the README for the list).
+variables (``ProdqSettings``; see the README for the list).
 """
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ import warnings
 import dagster as dg
 
 from .assets import build_assets
-from .core.config import Settings
 from .core.contract import code_version
-from .core.vocab import load_vocabularies
 from .freshness import freshness_job, freshness_schedule, raw_partition_freshness
 from .jobs import build_daily_job
 from .schedules import build_daily_schedule
 from .sensors import build_raw_sensor
 from .partitions import daily_partitions
-from .resources import PartitionedParquetIOManager, ProdqConfig
-from .assets.groups import CONFIG_KEY, IO_MANAGER_KEY
+from .resources import ProdqIOManager, ProdqStorage
+from .settings import ProdqSettings
+from .assets.groups import IO_MANAGER_KEY, STORAGE_KEY
 
 # Partitioned check specs and allow_nonexistent_upstream_partitions are preview/beta
 # APIs in Dagster 1.13; they are used on purpose, so their warnings are silenced.
@@ -28,11 +27,15 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or Settings.from_env()
+def build_definitions(settings: ProdqSettings | None = None) -> dg.Definitions:
+    """The code location; ``settings`` (tests) replaces the ``PRODQ_*`` environment."""
+    # Load-time values are read from plain values; the resources carry EnvVars where possible.
+    loaded = settings or ProdqSettings.from_env()
+    storage = ProdqStorage(settings=settings or ProdqSettings.from_env(env_vars=True))
+    settings = loaded
     partitions_def = daily_partitions(settings)
     daily_job = build_daily_job(partitions_def)
-    version = code_version(load_vocabularies(settings.vocab_dir or None))
+    version = code_version(settings.vocabularies())
     return dg.Definitions(
         assets=build_assets(partitions_def, settings, version),
         asset_checks=[raw_partition_freshness],
@@ -40,8 +43,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         schedules=[build_daily_schedule(daily_job, partitions_def, settings), freshness_schedule],
         sensors=[build_raw_sensor(daily_job, partitions_def, settings)],
         resources={
-            CONFIG_KEY: ProdqConfig.from_settings(settings),
-            IO_MANAGER_KEY: PartitionedParquetIOManager(base_dir=settings.out_dir),
+            STORAGE_KEY: storage,
+            IO_MANAGER_KEY: ProdqIOManager(storage=storage),
         },
     )
 

@@ -14,8 +14,7 @@ from .checks import FRESHNESS_CHECK
 from .core.arrivals import read_arrivals
 from .core.freshness import lateness
 from .assets.raw import raw_key
-from .assets.groups import CONFIG_KEY
-from .resources import ProdqConfig
+from .resources import ProdqStorage
 
 FRESHNESS_JOB_NAME = "prodq_freshness"
 FRESHNESS_SCHEDULE_NAME = "prodq_freshness_schedule"
@@ -24,13 +23,11 @@ FRESHNESS_SCHEDULE_NAME = "prodq_freshness_schedule"
 @dg.asset_check(
     asset=raw_key("events"),
     name=FRESHNESS_CHECK,
-    required_resource_keys={CONFIG_KEY},
     description="WARN when today's raw day folder was not first seen by the sensor by PRODQ_FRESHNESS_DEADLINE_HOUR_UTC.",
 )
-def raw_partition_freshness(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
+def raw_partition_freshness(prodq_storage: ProdqStorage) -> dg.AssetCheckResult:
     now = datetime.now(timezone.utc)
-    verdict = lateness(now.date(), read_arrivals(config.out_dir), config.freshness_deadline_hour_utc, now)
+    verdict = lateness(now.date(), read_arrivals(prodq_storage.out), prodq_storage.settings.freshness_deadline_hour_utc, now)
     return dg.AssetCheckResult(
         passed=not verdict.late,
         severity=dg.AssetCheckSeverity.WARN,

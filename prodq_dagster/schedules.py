@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import dagster as dg
 
-from .core.config import Settings
+from .settings import ProdqSettings
 
 DAILY_SCHEDULE_NAME = "prodq_daily_schedule"
 
 
-def build_daily_schedule(job, partitions_def: dg.TimeWindowPartitionsDefinition, settings: Settings) -> dg.ScheduleDefinition:
+def build_daily_schedule(job, partitions_def: dg.TimeWindowPartitionsDefinition, settings: ProdqSettings) -> dg.ScheduleDefinition:
     @dg.schedule(
         name=DAILY_SCHEDULE_NAME,
         job=job,

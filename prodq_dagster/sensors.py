@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 import dagster as dg
 
 from .core.arrivals import plan_runs, record_arrivals, scan_raw_root
-from .core.config import Settings
+from .resources import ProdqStorage
+from .settings import ProdqSettings
 
 RAW_SENSOR_NAME = "raw_folder_sensor"
 # Runs of one customer-master chain share this tag; dagster.yaml limits it to one at a time,
@@ -28,7 +29,7 @@ def partition_range(partitions_def: dg.TimeWindowPartitionsDefinition, now: date
     return date.fromisoformat(keys[0]), date.fromisoformat(keys[-1])
 
 
-def build_raw_sensor(job, partitions_def: dg.TimeWindowPartitionsDefinition, settings: Settings) -> dg.SensorDefinition:
+def build_raw_sensor(job, partitions_def: dg.TimeWindowPartitionsDefinition, settings: ProdqSettings) -> dg.SensorDefinition:
     @dg.sensor(
         name=RAW_SENSOR_NAME,
         job=job,
@@ -41,17 +42,18 @@ def build_raw_sensor(job, partitions_def: dg.TimeWindowPartitionsDefinition, set
             "also re-runs the later days that already ran."
         ),
     )
-    def raw_folder_sensor(context: dg.SensorEvaluationContext):
+    def raw_folder_sensor(context: dg.SensorEvaluationContext, prodq_storage: ProdqStorage):
         now = datetime.now(timezone.utc)
         state = json.loads(context.cursor) if context.cursor else {}
-        scans, bad_names = scan_raw_root(settings.raw_dir)
+        scans, bad_names = scan_raw_root(prodq_storage.raw)
         for name in bad_names:
             context.log.info(f"skipping folder {name!r}: not ingest_date=YYYY-MM-DD")
         first, last = partition_range(partitions_def, now)
-        plan = plan_runs(state, scans, now, first, last, timedelta(minutes=settings.sensor_grace_minutes))
+        grace = timedelta(minutes=prodq_storage.settings.sensor_grace_minutes)
+        plan = plan_runs(state, scans, now, first, last, grace)
         for note in plan.notes:
             context.log.info(note)
-        record_arrivals(settings.out_dir, plan.state)
+        record_arrivals(prodq_storage.out, plan.state)
         requests = [
             dg.RunRequest(
                 run_key=run.run_key,

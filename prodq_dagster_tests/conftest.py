@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from prodq_dagster.core.config import Settings
 from prodq_dagster.core.contract import ENTITIES
 from prodq_dagster.definitions import build_definitions
+from prodq_dagster.settings import ProdqSettings
+
+from .services import postgres_service, s3_service  # noqa: F401  (session fixtures for every module)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,11 +34,15 @@ def instance(dagster_home):
         yield inst
 
 
+def replace_settings(settings: ProdqSettings, **changes) -> ProdqSettings:
+    """A copy of ``settings`` with ``changes``."""
+    return ProdqSettings(**{**{name: getattr(settings, name) for name in ProdqSettings.model_fields}, **changes})
+
+
 @pytest.fixture
-def paths(tmp_path) -> Settings:
+def paths(tmp_path) -> ProdqSettings:
     """Settings pointing raw/out/reports at a temp dir (partitions start early enough for tests)."""
-    return replace(
-        Settings(),
+    return ProdqSettings(
         raw_dir=str(tmp_path / "raw"),
         out_dir=str(tmp_path / "out"),
         reports_dir=str(tmp_path / "reports"),
@@ -60,7 +65,7 @@ def write_csv(raw_dir: str | Path, day: str, entity: str, rows: list[dict] | lis
     return path
 
 
-def materialize_day(settings: Settings, day: str, instance, raise_on_error: bool = False):
+def materialize_day(settings: ProdqSettings, day: str, instance, raise_on_error: bool = False):
     """Materialize the whole asset graph for one partition with ``dagster.materialize``."""
     defs = build_definitions(settings)
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
@@ -74,6 +79,6 @@ def materialize_day(settings: Settings, day: str, instance, raise_on_error: bool
 
 
 def pytest_collection_modifyitems(items):
-    """Start the UI backfill test first: it mostly waits on the Dagster daemon, so under
+    """Start the scale-out backfill test first: it mostly waits on the Dagster daemon, so under
     ``pytest -n 2`` the other worker runs the rest of the suite meanwhile."""
-    items.sort(key=lambda item: 0 if "test_webserver_backfill" in item.nodeid else 1)
+    items.sort(key=lambda item: 0 if "test_scale_out" in item.nodeid else 1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
+from prodq_dagster_tests.conftest import replace_settings as replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import dagster as dg
 import pytest
 
 from prodq_dagster import checks
-from prodq_dagster.core.config import Settings
+from prodq_dagster.settings import ProdqSettings as Settings
 
 from .conftest import REPO_ROOT, materialize_day
 

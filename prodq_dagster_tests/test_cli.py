@@ -20,8 +20,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from prodq_dagster.range_wait import runs_to_wait_for
-
 from .conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
@@ -60,19 +58,19 @@ def test_cli_range_matches_the_manifest(tmp_path, dagster_home):
     out = tmp_path / "data"
     reports = tmp_path / "reports"  # the default: 'reports' beside --out_dir
 
-    proc = run_cli(["--data_dir", raw, "--out_dir", out, "--start", D1, "--end", D3, "--workers", "2"], dagster_home)
+    proc = run_cli(["--data_dir", raw, "--out_dir", out, "--start", D1, "--end", D3], dagster_home)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     for day in (D1, D2, D3):
         summary = [line for line in lines if line.startswith(day)]
         assert len(summary) == 1 and "FAILED" not in summary[0], proc.stdout
 
-    # One run of the whole chain per day. D1 and D2 started together, so D2's run names
-    # D1's as the earlier day it waits for inside the run (range_wait).
+    # One run of the whole chain per day, run day after day (a day's look-backs read the days before it).
     with dg.DagsterInstance.get() as instance:
-        runs = {r.tags["dagster/partition"]: r for r in instance.get_runs()}
+        newest_first = instance.get_runs()
+    runs = {r.tags["dagster/partition"]: r for r in newest_first}
     assert sorted(runs) == [D1, D2, D3] and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs.values())
-    assert runs_to_wait_for(runs[D1].tags) == [] and runs_to_wait_for(runs[D2].tags) == [runs[D1].run_id]
+    assert [r.tags["dagster/partition"] for r in reversed(newest_first)] == [D1, D2, D3]
 
     for day in (D1, D2, D3):
         expected = manifest["days"][day]["expected"]
@@ -140,8 +138,7 @@ def test_range_with_missing_day_folders_processes_the_others(tmp_path, dagster_h
     reports = tmp_path / "my_reports"
 
     proc = run_cli(
-        # --workers 1: the sequential path (the manifest test above runs the parallel one).
-        ["--data_dir", raw, "--out_dir", out, "--reports_dir", reports, "--start", D1, "--end", D3, "--workers", "1"],
+        ["--data_dir", raw, "--out_dir", out, "--reports_dir", reports, "--start", D1, "--end", D3],
         dagster_home,
     )
     assert proc.returncode == 0, proc.stderr
@@ -156,8 +153,7 @@ def test_range_with_missing_day_folders_processes_the_others(tmp_path, dagster_h
     assert not (tmp_path / "reports").exists()
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home, workers):
+def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home):
     """A failed day exits 1 and the later days are not run: their customer master and volume
     baseline would read the failed day's missing partitions."""
     raw = tmp_path / "raw"
@@ -166,7 +162,7 @@ def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home, workers):
     (broken / "events_raw.csv").unlink()
     (broken / "events_raw.csv.gz").write_bytes(b"this is not gzip data")
     result = run_cli(
-        ["--data_dir", str(raw), "--out_dir", str(tmp_path / "data"), "--start", "2025-12-01", "--end", "2025-12-03", "--workers", workers],
+        ["--data_dir", str(raw), "--out_dir", str(tmp_path / "data"), "--start", "2025-12-01", "--end", "2025-12-03"],
         dagster_home,
     )
     assert result.returncode == 1, result.stderr
@@ -175,8 +171,9 @@ def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home, workers):
     assert "events_raw.csv.gz" in result.stderr and "Traceback" not in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "reports" / "ingest_date=2025-12-01" / "alerts.json").exists()
-    # With several workers a later day may have run up to the step that reads the failed
-    # day (range_wait); it never gets alerts, whose volume baseline reads the failed day.
-    assert not (tmp_path / "reports" / "ingest_date=2025-12-03" / "alerts.json").exists()
-    if workers == "1":
-        assert not (tmp_path / "data" / "clean" / "events" / "ingest_date=2025-12-03").exists()
+    # The later day was not run at all: no output, no report, no Dagster run.
+    assert not (tmp_path / "reports" / "ingest_date=2025-12-03").exists()
+    assert not (tmp_path / "data" / "clean" / "events" / "ingest_date=2025-12-03").exists()
+    assert not (tmp_path / "data" / "clean" / "customers" / "ingest_date=2025-12-03").exists()
+    with dg.DagsterInstance.get() as instance:
+        assert sorted(r.tags["dagster/partition"] for r in instance.get_runs()) == ["2025-12-01", "2025-12-02"]

@@ -1,6 +1,6 @@
 """Two CLI processes for the same day at the same time: both succeed, the outputs stay whole.
 
-The CLI takes ``partition_lock`` (an ``flock`` on ``<out_dir>/.locks/ingest_date=D.lock``)
+The CLI takes ``ProdqStorage.partition_lock`` (an ``flock`` on ``<out_dir>/.locks/ingest_date=D.lock``)
 around each day's run, so two runs of one partition never overlap; partition files are
 replaced atomically, so a reader never sees a half-written file.
 """
@@ -20,12 +20,18 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from prodq_dagster.cli import partition_lock
+from prodq_dagster.resources import ProdqStorage
+from prodq_dagster.settings import ProdqSettings
 
 from .conftest import REPO_ROOT
 
 DAY = "2025-12-10"
 ENTITIES = ("customers", "events", "orders")
+
+
+def partition_lock(out_dir: str, day: date):
+    """The lock the CLI takes around a day's run, for the output root ``out_dir``."""
+    return ProdqStorage(settings=ProdqSettings(out_dir=out_dir)).partition_lock(day)
 
 
 def generate(raw: Path, start: str, end: str) -> None:
@@ -65,12 +71,13 @@ def partition_files(root: Path) -> list[Path]:
 
 
 def hidden_files(*roots: Path) -> list[Path]:
-    """Leftover temporary files (hidden names), ignoring the lock files under .locks/."""
+    """Leftover temporary files (hidden names, or under a hidden folder such as .staging/), ignoring
+    the lock files under .locks/ (the empty hidden folders themselves hold nothing)."""
     found = []
     for root in roots:
         for path in root.rglob("*"):
             rel = path.relative_to(root)
-            if rel.parts[0] == ".locks":
+            if rel.parts[0] == ".locks" or path.is_dir():
                 continue
             if any(part.startswith(".") for part in rel.parts):
                 found.append(path)
@@ -179,8 +186,9 @@ def test_cli_waits_for_a_held_partition_lock(tmp_path, dagster_home):
 HOLDER = """
 import sys, time
 from datetime import date
-from prodq_dagster.cli import partition_lock
-with partition_lock(sys.argv[1], date.fromisoformat(sys.argv[2])):
+from prodq_dagster.resources import ProdqStorage
+from prodq_dagster.settings import ProdqSettings
+with ProdqStorage(settings=ProdqSettings(out_dir=sys.argv[1])).partition_lock(date.fromisoformat(sys.argv[2])):
     print("held", time.time(), flush=True)
     time.sleep(float(sys.argv[3]))
     print("released", time.time(), flush=True)

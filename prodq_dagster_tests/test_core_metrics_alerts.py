@@ -17,7 +17,7 @@ from prodq_dagster.core.alerts import (
     evaluate_alerts,
     worst_severity,
 )
-from prodq_dagster.core.config import Settings
+from prodq_dagster.settings import ProdqSettings as Settings
 from prodq_dagster.core.metrics import EVENT_TEXT_COLUMNS, daily_metrics, hourly_events, summarize_events
 from prodq_dagster_tests.test_core_support import (
     VOCAB,
@@ -158,7 +158,7 @@ def _alerts(tmp_path, hours, prior=(), settings=None, **feeds):
     feeds.setdefault("customers", CUSTOMER_ROWS)
     results, stats = run_day(tmp_path, events=events, **feeds)
     counts = hourly_events(summarize_events(DAY, results["events"].clean)).column("event_count").to_pylist()
-    return evaluate_alerts(DAY, stats, counts, list(prior), settings or Settings())
+    return evaluate_alerts(DAY, stats, counts, list(prior), (settings or Settings()).alert_policy())
 
 
 def _types(doc, key="alerts"):
@@ -305,7 +305,7 @@ def _doc(tmp_path, events, prior=(), settings=None, unmatched=None, gaps=None, *
     feeds.setdefault("customers", CUSTOMER_ROWS)
     results, stats = run_day(tmp_path, events=events, **feeds)
     counts = hourly_events(summarize_events(DAY, results["events"].clean)).column("event_count").to_pylist()
-    return evaluate_alerts(DAY, stats, counts, list(prior), settings or Settings(), None, unmatched, gaps)
+    return evaluate_alerts(DAY, stats, counts, list(prior), (settings or Settings()).alert_policy(), None, unmatched, gaps)
 
 
 def _with_unknown(n_good: int, n_unknown: int, value: str = "teleport") -> list[dict]:

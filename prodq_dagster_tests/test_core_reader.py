@@ -10,10 +10,12 @@ import pyarrow as pa
 import pytest
 
 from prodq_dagster.core.outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
-from prodq_dagster.core.reader import RawInputError, find_files, iter_file_blocks, normalize_header
+from prodq_dagster.core.reader import RawInputError, day_folder, find_files, iter_file_blocks, normalize_header
+from prodq_dagster.core.storage import open_store
 from prodq_dagster_tests.test_core_support import (
     CUSTOMERS,
     D,
+    DAY,
     EVENTS,
     ORDERS,
     conserved,
@@ -36,9 +38,14 @@ def write_lines(root, lines: list[str], name: str = "events_raw.csv", eol: str =
     write_bytes(root, name, (eol.join([",".join(HEADER)] + lines) + eol).encode("utf-8"))
 
 
+def blocks_of(path, entity=EVENTS, block_bytes: int = 1 << 20):
+    """``iter_file_blocks`` of a file ``<raw root>/ingest_date=D/<name>``, read through the raw root's store."""
+    return iter_file_blocks(open_store(str(path.parent.parent)), f"{path.parent.name}/{path.name}", entity, block_bytes)
+
+
 def read_all(path, entity=EVENTS, block_bytes: int = 1 << 20):
     """(header, records, malformed) of one file, every block concatenated."""
-    blocks = iter_file_blocks(path, entity, path.name, block_bytes)
+    blocks = blocks_of(path, entity, block_bytes)
     header = next(blocks)
     parts = list(blocks)
     records = pa.concat_tables([p[0] for p in parts]) if parts else None
@@ -49,8 +56,8 @@ def read_all(path, entity=EVENTS, block_bytes: int = 1 << 20):
 def read_day(root, entity=EVENTS):
     """Records and malformed lines of every file of the entity in the day folder."""
     tables, bad = [], []
-    for path in find_files(day_dir(root), entity):
-        _, records, malformed = read_all(path, entity)
+    for rel in find_files(open_store(str(root)), day_folder(DAY), entity):
+        _, records, malformed = read_all(root / rel, entity)
         if records is not None:
             tables.append(records)
             bad.append(malformed)
@@ -274,7 +281,7 @@ def test_missing_feed(tmp_path, entity):
     else:
         write_lines(tmp_path, [ev_line("E1")])
     target = entity
-    assert find_files(day_dir(tmp_path), target) == []
+    assert find_files(open_store(str(tmp_path)), day_folder(DAY), target) == []
     result = run_dir(tmp_path, target)
     assert result.stats.feed_present is False
     assert result.stats.total == 0
@@ -338,7 +345,7 @@ def test_blocks_concatenate_to_the_whole_file(tmp_path, block_bytes, compressed)
     write_bytes(tmp_path, "events_raw.csv.gz" if compressed else "events_raw.csv", gzip.compress(data) if compressed else data)
     path = next(day_dir(tmp_path).iterdir())
     _, whole, whole_malformed = read_all(path, EVENTS, 1 << 30)
-    blocks = iter_file_blocks(path, EVENTS, path.name, block_bytes)
+    blocks = blocks_of(path, EVENTS, block_bytes)
     header = next(blocks)
     assert header.missing == [] and header.extra == []
     parts = list(blocks)

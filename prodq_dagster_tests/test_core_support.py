@@ -94,7 +94,7 @@ TEST_BUCKET_ROWS = 64
 
 @dataclass
 class EntityResult:
-    """What ``stream_entity`` published for one entity-day, read back from its Parquet files."""
+    """What ``stream_entity`` staged for one entity-day, read back from its Parquet files."""
 
     clean: pa.Table | None
     quarantine: pa.Table | None
@@ -115,21 +115,19 @@ def run_dir(
     block_bytes: int = TEST_BLOCK_BYTES,
     bucket_rows: int = TEST_BUCKET_ROWS,
 ) -> EntityResult:
-    """Process one entity-day through the shipped streaming path and read back what it published."""
-    out = Path(root) / "_out"
-    for kind in ("clean", "quarantine"):  # a partition left by an earlier call must not be read back
-        storage.partition_file(out, f"{kind}_{entity.name}", day).unlink(missing_ok=True)
+    """Process one entity-day through the shipped streaming path and read back the files it staged."""
+    out = storage.open_store(str(Path(root) / "_out"))
     outcome = stream_entity(
-        day_dir(root, day), entity, date.fromisoformat(day), master(ids), vocab, out,
+        storage.open_store(str(root)), entity, date.fromisoformat(day), master(ids), vocab, out,
         bucket_rows=bucket_rows, block_bytes=block_bytes,
     )  # fmt: skip
-    outcome.publish()
 
-    def published(kind: str) -> pa.Table | None:
-        path = storage.partition_file(out, f"{kind}_{entity.name}", day)
-        return pq.read_table(path) if path.exists() else None
+    def staged(file) -> pa.Table | None:
+        return pq.read_table(out.path(file.temp)) if file is not None else None
 
-    return EntityResult(published("clean"), published("quarantine"), outcome.stats, outcome.contract)
+    result = EntityResult(staged(outcome.clean), staged(outcome.quarantine), outcome.stats, outcome.contract)
+    outcome.discard()
+    return result
 
 
 def break_event_contract(monkeypatch) -> None:

@@ -29,6 +29,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from prodq_dagster.core.contract import ENTITIES
+from prodq_dagster.core.outputs import CLEAN_SCHEMAS, QUARANTINE_SCHEMAS
+from prodq_dagster.core.storage import STAGING
 
 from .conftest import REPO_ROOT
 
@@ -148,7 +150,28 @@ def visible_files(root: Path) -> list[Path]:
 
 
 def hidden_temp_files(out: Path) -> list[Path]:
-    return sorted(out.rglob(".part-0.parquet.*"))
+    """Files of unfinished writes: anything below a hidden name (staged files under .staging/,
+    spill files under .scratch/), except the partition lock files under .locks/."""
+    if not out.is_dir():
+        return []
+    return sorted(
+        p for p in out.rglob("*")
+        if p.is_file() and p.relative_to(out).parts[0] != ".locks" and any(part.startswith(".") for part in p.relative_to(out).parts)
+    )  # fmt: skip
+
+
+def staged_complete(out: Path, dataset: str) -> list[Path]:
+    """Complete staged Parquet files (footer written) of ``dataset`` (e.g. ``clean/events``), by schema."""
+    kind, name = dataset.split("/")
+    expected = (CLEAN_SCHEMAS if kind == "clean" else QUARANTINE_SCHEMAS)[name].names
+    found = []
+    for path in (out / STAGING).glob("*.parquet"):
+        try:
+            if pq.read_schema(path).names == expected:
+                found.append(path)
+        except (OSError, ValueError):  # still being written (no footer yet), or gone
+            continue
+    return found
 
 
 def snapshot(out: Path, reports: Path) -> dict[str, object]:
@@ -242,8 +265,8 @@ def work_copy_of(ref: Reference, root: Path) -> Reference:
     ids=["killed-in-first-write", "killed-while-writing-events"],
 )
 def test_kill_during_partition_write_keeps_previous_version(refs, tmp_path, dataset, delay, rerun):
-    """SIGKILL while a partition's new version sits in its hidden temp file (the test hook
-    holds every write between the temp file and the rename)."""
+    """SIGKILL while a partition's new version sits complete in its staged file under .staging/
+    (the test hook holds every write between the staged file and the move into place)."""
     a, b = refs["a"], refs["b"]
     work = work_copy_of(a, tmp_path / "work")
     before = work.snapshot()
@@ -253,14 +276,13 @@ def test_kill_during_partition_write_keeps_previous_version(refs, tmp_path, data
 
     log = tmp_path / "killed.log"
     proc = start_cli(work.raw, work.out, work.reports, work.home, log, PRODQ_TEST_SLOW_WRITE_SECONDS=delay)
-    folder = work.out / dataset / f"ingest_date={D}"
     deadline = time.monotonic() + 120
     try:
-        while not list(folder.glob(".part-0.parquet.*")):
+        while not staged_complete(work.out, dataset):
             if proc.poll() is not None:
                 pytest.fail(f"CLI ended (rc {proc.returncode}) before writing {dataset}:\n{log.read_text(errors='replace')}")
             if time.monotonic() > deadline:
-                pytest.fail(f"no temp file appeared under {folder}:\n{log.read_text(errors='replace')}")
+                pytest.fail(f"no staged file of {dataset} appeared under {work.out / STAGING}:\n{log.read_text(errors='replace')}")
             time.sleep(0.02)
     finally:
         if proc.poll() is None:
@@ -283,8 +305,8 @@ def test_kill_during_partition_write_keeps_previous_version(refs, tmp_path, data
             assert same(after[key], before[key]), key
 
     # Readers of the dataset see the old rows and no temp file.
-    assert hidden_temp_files(work.out), "the killed write should have left its hidden temp file"
-    assert all(p.name.startswith(".") for p in hidden_temp_files(work.out))
+    assert staged_complete(work.out, dataset), "the killed write should have left its staged file"
+    assert set(staged_complete(work.out, dataset)) <= set(hidden_temp_files(work.out))
     pd.testing.assert_frame_equal(pd.read_parquet(work.out / "clean" / "events"), old_events)
     pd.read_parquet(work.out / dataset)  # the interrupted dataset is readable too
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
+from prodq_dagster_tests.conftest import replace_settings as replace
 from pathlib import Path
 
 import dagster as dg
@@ -68,7 +68,7 @@ def test_unknown_event_types_are_quarantined_listed_alerted_and_gate_the_cli(tmp
     build_feed(raw)
     (raw / f"ingest_date={DAYS[2]}" / "events.csv").write_text("not a feed\n")
 
-    proc = run_cli(["--data_dir", raw, "--out_dir", out, "--start", DAYS[0], "--end", DAYS[2], "--workers", "1", "--fail-on", "warning"], dagster_home)
+    proc = run_cli(["--data_dir", raw, "--out_dir", out, "--start", DAYS[0], "--end", DAYS[2], "--fail-on", "warning"], dagster_home)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "--fail-on warning" in proc.stderr
 

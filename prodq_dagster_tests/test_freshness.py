@@ -9,13 +9,14 @@ import shutil
 import subprocess
 import sys
 import warnings
-from dataclasses import replace
+from prodq_dagster_tests.conftest import replace_settings as replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from prodq_dagster.core.storage import open_store
 from prodq_dagster.core.arrivals import read_arrivals
 from prodq_dagster.core.freshness import lateness
 from prodq_dagster.definitions import build_definitions
@@ -105,7 +106,8 @@ def run_sensor_tick(defs: dg.Definitions, instance, cursor: str | None = None) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         sensor = defs.get_sensor_def(RAW_SENSOR_NAME)
-    result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=defs.resources) as context:
+        result = sensor.evaluate_tick(context)
     return result.cursor
 
 
@@ -152,7 +154,7 @@ def test_check_with_a_record_written_by_the_sensor(paths, instance):
     settings = replace(paths, freshness_deadline_hour_utc=0)
     write_small_day(paths.raw_dir, today().isoformat())
     run_sensor_tick(build_definitions(settings), instance)
-    first_seen = read_arrivals(paths.out_dir)[today().isoformat()]
+    first_seen = read_arrivals(open_store(paths.out_dir))[today().isoformat()]
 
     evaluation = run_freshness_check(settings, instance)
     assert evaluation.metadata["first_seen"].value == first_seen
@@ -168,7 +170,7 @@ def test_check_passes_when_the_sensor_saw_the_folder_before_the_deadline(paths, 
     early = (datetime.combine(today(), time(0), tzinfo=UTC) - timedelta(minutes=1)).isoformat()
     cursor = json.dumps({"days": {key: {"first_seen": early}}})
     run_sensor_tick(build_definitions(settings), instance, cursor)
-    assert read_arrivals(paths.out_dir)[key] == early
+    assert read_arrivals(open_store(paths.out_dir))[key] == early
 
     evaluation = run_freshness_check(settings, instance)
     assert evaluation.passed is True
@@ -192,10 +194,10 @@ def test_arrival_record_is_never_moved_forward_by_later_ticks(paths, instance):
     write_small_day(paths.raw_dir, key)
     defs = build_definitions(settings)
     cursor = run_sensor_tick(defs, instance)
-    first = read_arrivals(paths.out_dir)[key]
+    first = read_arrivals(open_store(paths.out_dir))[key]
     # A sensor restarted without its cursor sees the folder "for the first time" again.
     run_sensor_tick(build_definitions(settings), instance, None)
-    assert read_arrivals(paths.out_dir)[key] == first
+    assert read_arrivals(open_store(paths.out_dir))[key] == first
     assert json.loads(cursor)["days"][key]["first_seen"] == first
 
 
@@ -229,7 +231,7 @@ def test_alerts_use_the_arrival_record(paths, instance, generated_raw):
     settings = paths
     copy_day(generated_raw, settings.raw_dir, D0)
     cursor = run_sensor_tick(build_definitions(settings), instance)
-    assert D0 in read_arrivals(settings.out_dir)
+    assert D0 in read_arrivals(open_store(settings.out_dir))
     copy_day(generated_raw, settings.raw_dir, D1)  # lands after the sensor's tick
 
     for day in (D0, D1):

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 from prodq_dagster.core.contract import EVENTS
 from prodq_dagster.core.reader import MAX_RECORD_BYTES
-from prodq_dagster.core.storage import partition_file
+from prodq_dagster.core.storage import open_store
 from prodq_dagster.core.streaming import stream_entity
 from prodq_dagster_tests.test_core_support import VOCAB
 
@@ -218,12 +218,13 @@ def check(data: bytes, block_bytes: int, bucket_rows: int) -> None:
         folder = Path(root) / f"ingest_date={D}"
         folder.mkdir()
         (folder / "events_raw.csv").write_bytes(data)
-        out = Path(root) / "out"
-        outcome = stream_entity(folder, EVENTS, DAY, MASTER, VOCAB, out, bucket_rows=bucket_rows, block_bytes=block_bytes)
+        out = open_store(str(Path(root) / "out"))
+        outcome = stream_entity(open_store(root), EVENTS, DAY, MASTER, VOCAB, out, bucket_rows=bucket_rows, block_bytes=block_bytes)
         assert outcome.contract.passed, outcome.contract.failures_by_check
-        outcome.publish()
-        clean = pq.read_table(partition_file(out, "clean_events", D))
-        quarantine = pq.read_table(partition_file(out, "quarantine_events", D)).to_pylist()
+        assert outcome.clean is not None and outcome.quarantine is not None
+        clean = pq.read_table(out.path(outcome.clean.temp))
+        quarantine = pq.read_table(out.path(outcome.quarantine.temp)).to_pylist()
+        outcome.discard()
     s = outcome.stats
     assert s.total == len(records) + len(malformed), (s.total, len(records), len(malformed))
     assert s.total == s.clean + s.quarantine + s.dropped_duplicates

@@ -312,27 +312,73 @@ def test_cli_corrupt_gzip_fails_the_day_with_one_clear_line(tmp_path, dagster_ho
 # ----------------------------------------------------------------------------- runs sharing an output root
 
 
-def test_cleanup_tolerates_a_folder_that_vanishes_between_listing_and_stat(tmp_path, monkeypatch):
-    from prodq_dagster.core import storage, streaming
+def test_cleanup_tolerates_files_that_vanish_between_listing_and_delete(tmp_path, monkeypatch):
+    """Runs sharing an output root clean up after each other: a file or folder another run
+    removed after this run listed it (stale partition files, abandoned staged files, abandoned
+    spill folders) is not an error, and the cleanup goes on with the other entries."""
+    import shutil
+    import time
 
-    gone = tmp_path / ".prodq-spill-gone"  # listed by the glob, removed by another run before the stat
-    real_glob = Path.glob
-    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter([gone, *real_glob(self, pattern)]))
-    streaming._remove_abandoned_spills(tmp_path)
+    from prodq_dagster.core import storage
 
-    target = storage.partition_file(tmp_path, "clean_events", D)
-    target.parent.mkdir(parents=True)
-    target.write_bytes(b"x")
-    real_iterdir = Path.iterdir
-    vanished = [target.parent / "part-1.parquet", target.parent / f".{target.name}.abandoned"]
-    monkeypatch.setattr(Path, "iterdir", lambda self: iter([*vanished, *real_iterdir(self)]))
-    storage._remove_stale(target)  # neither vanished file is an error
+    store = storage.open_store(str(tmp_path))
+    target = storage.partition_file("clean/events", D)
+    folder = tmp_path / target.rpartition("/")[0]
+    folder.mkdir(parents=True)
+    for name in ("part-0.parquet", "part-1.parquet", "notes.txt"):
+        (folder / name).write_bytes(b"x")
+    old = time.time() - storage.ABANDONED_AFTER_SECONDS - 60
+    staging, scratch = tmp_path / storage.STAGING, tmp_path / storage.SCRATCH
+    staging.mkdir()
+    (scratch / "spill-gone").mkdir(parents=True)
+    for path in (staging / "gone.parquet", staging / "dead.parquet", scratch / "spill-gone"):
+        if not path.exists():
+            path.write_bytes(b"x")
+        os.utime(path, (old, old))
+    vanish = {"part-1.parquet", "gone.parquet", "spill-gone"}
+
+    real_list = storage.Store._list_local
+
+    def listed_then_removed_by_another_run(path: str):
+        entries = real_list(path)
+        for entry in entries:
+            if entry.name in vanish:
+                gone = Path(path) / entry.name
+                shutil.rmtree(gone) if gone.is_dir() else gone.unlink()
+        return entries
+
+    monkeypatch.setattr(storage.Store, "_list_local", staticmethod(listed_then_removed_by_another_run))
+    store.remove_stale(target)
+    store._remove_abandoned(storage.STAGING)
+    store.scratch_dir()
+    assert sorted(os.listdir(folder)) == ["part-0.parquet"]
+    assert os.listdir(staging) == []
+    assert os.listdir(scratch) == []
+
+
+def test_listing_skips_a_file_removed_between_listing_and_stat(tmp_path, monkeypatch):
+    from prodq_dagster.core import storage
+
+    folder = tmp_path / "day"
+    folder.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (folder / name).write_bytes(b"x")
+    real_scandir = os.scandir
+
+    def scandir_then_remove(path):
+        entries = list(real_scandir(path))
+        (Path(path) / "a.csv").unlink(missing_ok=True)  # another process, between the listing and the stat
+        return iter(entries)
+
+    monkeypatch.setattr(storage.os, "scandir", scandir_then_remove)
+    assert [e.name for e in storage.open_store(str(tmp_path)).listdir("day")] == ["b.csv"]
 
 
 def test_parallel_days_share_one_output_root(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
     from datetime import date, timedelta
 
+    from prodq_dagster.core import storage
     from prodq_dagster.core.streaming import stream_entity
     from prodq_dagster_tests.test_core_support import VOCAB, master
 
@@ -342,16 +388,22 @@ def test_parallel_days_share_one_output_root(tmp_path):
         folder.mkdir(parents=True)
         lines = [f"E{day[-2:]}{i:04d},C1,{day} 10:00:00,page_view,web,S{i},100,{day}" for i in range(300)]
         (folder / "events_raw.csv").write_text(EVENT_HEADER + "\n" + "\n".join(lines) + "\n")
+    raw, out = storage.open_store(str(tmp_path / "raw")), storage.open_store(str(tmp_path / "out"))
 
     def one(day: str):
-        outcome = stream_entity(tmp_path / "raw" / f"ingest_date={day}", EVENTS, date.fromisoformat(day), master(), VOCAB, tmp_path / "out", bucket_rows=50, block_bytes=2048)
-        outcome.publish()
+        outcome = stream_entity(raw, EVENTS, date.fromisoformat(day), master(), VOCAB, out, bucket_rows=50, block_bytes=2048)
+        out.publish(outcome.clean, storage.partition_file("clean/events", day))
+        out.publish(outcome.quarantine, storage.partition_file("quarantine/events", day))
         return outcome.stats.clean
 
     for _ in range(3):
         with ThreadPoolExecutor(max_workers=3) as pool:
             assert list(pool.map(one, days)) == [300] * len(days)
-    assert not list((tmp_path / "out").glob(".prodq-spill-*"))
+    for day in days:
+        assert out.read_table(storage.partition_file("clean/events", day)).num_rows == 300
+    # No spill folder and no staged file is left behind.
+    leftovers = [p for hidden in (storage.SCRATCH, storage.STAGING) for p in (tmp_path / "out" / hidden).rglob("*")]
+    assert leftovers == []
 
 
 def test_a_nul_byte_after_a_bare_cr_header_is_content_not_an_encoding(tmp_path):

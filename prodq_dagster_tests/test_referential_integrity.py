@@ -13,14 +13,14 @@ or not, and a rerun of day 3 after day 4 must not change it.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from prodq_dagster_tests.conftest import replace_settings as replace
 from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from prodq_dagster.core.config import Settings
+from prodq_dagster.settings import ProdqSettings as Settings
 
 from .conftest import materialize_day, write_csv
 

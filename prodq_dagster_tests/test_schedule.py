@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from prodq_dagster_tests.conftest import replace_settings as replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -78,7 +78,7 @@ def test_hour_minute_and_timezone_come_from_settings(paths):
 
 
 def test_settings_from_env_reach_the_schedule(paths, monkeypatch):
-    from prodq_dagster.core.config import Settings
+    from prodq_dagster.settings import ProdqSettings as Settings
 
     monkeypatch.setenv("PRODQ_SCHEDULE_HOUR", "7")
     monkeypatch.setenv("PRODQ_SCHEDULE_TIMEZONE", "America/New_York")

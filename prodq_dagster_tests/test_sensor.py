@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import replace
+from prodq_dagster_tests.conftest import replace_settings as replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from prodq_dagster.core.storage import open_store
 from prodq_dagster.core.arrivals import DayScan, plan_runs, read_arrivals, scan_raw_root
 from prodq_dagster.definitions import build_definitions
 from prodq_dagster.jobs import DAILY_JOB_NAME
@@ -72,8 +73,9 @@ def sensor_of(defs: dg.Definitions) -> dg.SensorDefinition:
 
 def tick(defs: dg.Definitions, instance, cursor: str | None):
     """Evaluate one sensor tick; returns (run requests, new cursor)."""
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-    result = sensor_of(defs).evaluate_tick(context)
+    # The sensor receives the prodq_storage resource (a ConfigurableResource, opened in a context).
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=defs.resources) as context:
+        result = sensor_of(defs).evaluate_tick(context)
     return list(result.run_requests or []), result.cursor
 
 
@@ -241,7 +243,7 @@ def test_malformed_folder_names_are_skipped(defs, instance, paths):
     assert keys(requests) == [D0]
     assert set(state(cursor)) == {D0}
     assert tick(defs, instance, cursor)[0] == []
-    assert scan_raw_root(paths.raw_dir)[1] == ["ingest_date=", "ingest_date=2025-12-1", "ingest_date=2025-13-40", "junk"]
+    assert scan_raw_root(open_store(paths.raw_dir))[1] == ["ingest_date=", "ingest_date=2025-12-1", "ingest_date=2025-13-40", "junk"]
 
 
 @pytest.mark.parametrize("alias", ["ingest_date=20251210", "ingest_date=2025-W50-3"])
@@ -352,13 +354,13 @@ def test_cursor_survives_a_restart(instance, paths):
 def test_sensor_records_first_seen_arrivals(defs, instance, paths):
     write_day(paths.raw_dir, D0)
     _, cursor = tick(defs, instance, None)
-    recorded = read_arrivals(paths.out_dir)
+    recorded = read_arrivals(open_store(paths.out_dir))
     assert recorded == {D0: state(cursor)[D0]["first_seen"]}
 
     # A later tick never moves an arrival time forward.
     write_day(paths.raw_dir, D1)
     _, cursor = tick(defs, instance, cursor)
-    again = read_arrivals(paths.out_dir)
+    again = read_arrivals(open_store(paths.out_dir))
     assert again[D0] == recorded[D0]
     assert set(again) == {D0, D1}
 

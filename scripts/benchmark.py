@@ -2,7 +2,8 @@
 
     python scripts/benchmark.py [--events N --customers C --orders O] [--json out.json]
     python scripts/benchmark.py --scaling 500000,2000000,10000000 --chart docs/scaling.png
-    python scripts/benchmark.py --days 8 --workers 2 --events 500000
+    python scripts/benchmark.py --days 8 --events 500000
+    python scripts/benchmark.py --object-store [--events N]
 
 It generates one day of raw data into a temporary folder, then times, each in its
 own process (wall time and peak RSS from ``wait4``):
@@ -19,8 +20,8 @@ Each measurement is the median of ``--repeat`` runs (default 3; every run is lis
 the three take turns round by round, so a drift of the machine's speed hits them alike.
 ``--scaling`` repeats that for several day sizes (customers 1% of the events, at most
 50,000; orders 10%) and draws wall time and peak RSS against events per day.
-``--days K --workers W`` times a K-day range with ``--workers 1`` and ``--workers W``
-(taking turns, run by run) and checks that both produce identical outputs.
+``--days K`` times a K-day range. ``--object-store`` times the day with its outputs and
+reports on the local disk and on an S3-compatible server on loopback (moto), by turns.
 """
 
 from __future__ import annotations
@@ -146,11 +147,9 @@ def print_table(result: dict) -> None:
     print(f"(end-to-end - empty) / floor: {result['ratio_data_work']:.2f}x")
 
 
-def measure_range(days: int, workers: int, events: int, work: Path, repeat: int = 3) -> dict:
-    """Time a K-day range with --workers 1 and --workers W; outputs must be identical."""
+def measure_range(days: int, events: int, work: Path, repeat: int = 3) -> dict:
+    """Time a K-day range through the CLI (the days run one after another in one process)."""
     import datetime as dt
-
-    import pandas as pd
 
     py = sys.executable
     raw = work / "raw"
@@ -160,27 +159,62 @@ def measure_range(days: int, workers: int, events: int, work: Path, repeat: int 
          "--events", str(events), "--customers", str(max(events // 100, 100)), "--orders", str(max(events // 10, 100))],
         check=True, stdout=subprocess.DEVNULL,
     )
-    commands = {}
-    for w in (1, workers):
-        out = work / f"out_w{w}"
-        env = dagster_env(work / f"home_w{w}")
-        cmd = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(out / "data"),
-               "--start", start.isoformat(), "--end", DAY, "--workers", str(w)]
-        commands[w] = (cmd, env)
-    timings = {w: (wall, walls) for w, (wall, _, walls) in run_by_turns(commands, repeat).items()}
-    identical = True
-    for dataset in ("clean/events", "clean/orders", "clean/customers", "quarantine/events", "quarantine/orders",
-                    "quarantine/customers", "master/customers", "metrics/daily_metrics", "metrics/hourly_events"):
-        a = pd.read_parquet(work / "out_w1" / "data" / dataset)
-        b = pd.read_parquet(work / f"out_w{workers}" / "data" / dataset)
-        identical &= a.equals(b)
-    for alerts in sorted((work / "out_w1" / "reports").glob("ingest_date=*/alerts.json")):
-        identical &= alerts.read_bytes() == (work / f"out_w{workers}" / "reports" / alerts.parent.name / "alerts.json").read_bytes()
+    cmd = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--out_dir", str(work / "out" / "data"), "--start", start.isoformat(), "--end", DAY]
+    wall, rss, walls = run_by_turns({"range": (cmd, dagster_env(work / "home"))}, repeat)["range"]
+    return {"days": days, "events_per_day": events, "wall_s": wall, "runs_s": walls, "peak_rss_mb": rss}
+
+
+class LoopbackObjectStore:
+    """An S3-compatible server (moto, a dev dependency) on 127.0.0.1 with one bucket, for --object-store."""
+
+    def __enter__(self):
+        import logging
+        import socket
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.server.start()
+        self.env = {
+            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        import pyarrow.fs as pafs
+
+        os.environ.update(self.env)
+        pafs.S3FileSystem(endpoint_override=f"127.0.0.1:{port}", scheme="http", access_key="bench", secret_key="bench", region="us-east-1", allow_bucket_creation=True).create_dir("bench")
+        return self
+
+    def __exit__(self, *_):
+        self.server.stop()
+
+
+def measure_object_store(events: int, customers: int, orders: int, work: Path, repeat: int = 3) -> dict:
+    """The same day with outputs and reports on the local disk and on a loopback object store."""
+    py = sys.executable
+    raw = work / "raw"
+    subprocess.run(
+        [py, str(REPO / "scripts" / "generate_data.py"), "--out_dir", str(raw), "--start", DAY, "--end", DAY,
+         "--events", str(events), "--customers", str(customers), "--orders", str(orders)],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    with LoopbackObjectStore() as store:
+        env = {**dagster_env(work / "dagster_home"), **store.env}
+        cli = [py, "-m", "prodq_dagster", "--data_dir", str(raw), "--date", DAY]
+        commands = {
+            "local": (cli + ["--out_dir", str(work / "out"), "--reports_dir", str(work / "reports")], env),
+            "object_store": (cli + ["--out_dir", "s3://bench/out", "--reports_dir", "s3://bench/reports"], env),
+        }
+        results = run_by_turns(commands, repeat)
+    local, remote = results["local"][0], results["object_store"][0]
     return {
-        "days": days, "events_per_day": events, "workers": workers,
-        "wall_s_workers_1": timings[1][0], f"wall_s_workers_{workers}": timings[workers][0],
-        "runs_s": {str(w): timings[w][1] for w in timings},
-        "ratio": timings[workers][0] / timings[1][0], "identical_outputs": bool(identical),
+        "events": events, "local_wall_s": local, "object_store_wall_s": remote, "overhead": remote / local - 1,
+        "runs_s": {name: walls for name, (_, _, walls) in results.items()},
+        "peak_rss_mb": {name: rss for name, (_, rss, _) in results.items()},
     }
 
 
@@ -220,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=200_000)
     parser.add_argument("--scaling", help="comma-separated events per day, e.g. 500000,2000000,10000000")
     parser.add_argument("--chart", default="docs/scaling.png", help="PNG written by --scaling")
-    parser.add_argument("--days", type=int, help="time a range of this many days (with --workers)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--days", type=int, help="time a range of this many days")
+    parser.add_argument("--object-store", action="store_true", help="time the day with outputs on a loopback object store")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument("--json", help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -230,7 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="prodq-bench-"))
     try:
         if args.days:
-            result = measure_range(args.days, args.workers, args.events, work, args.repeat)
+            result = measure_range(args.days, args.events, work, args.repeat)
+            print(json.dumps(result, indent=2))
+        elif args.object_store:
+            result = measure_object_store(args.events, args.customers, args.orders, work, args.repeat)
             print(json.dumps(result, indent=2))
         elif args.scaling:
             result = []

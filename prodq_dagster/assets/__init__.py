@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ..core.config import Settings
+from ..settings import ProdqSettings
 from .entities import build_entity_assets
 from .master import build_master_asset
 from .metrics import build_metrics_assets
 from .raw import raw_specs
 from .reports import build_report_assets
 
-def build_assets(partitions_def: dg.PartitionsDefinition, settings: Settings, version: str) -> list:
+def build_assets(partitions_def: dg.PartitionsDefinition, settings: ProdqSettings, version: str) -> list:
     """Every asset of the chain; ``version`` is the code version they all carry."""
     return [
         *raw_specs(partitions_def),

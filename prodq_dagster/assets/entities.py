@@ -1,27 +1,25 @@
-"""Raw CSV -> clean + quarantine Parquet (and the day's load statistics): a customers multi-asset
+"""Raw CSV -> clean + quarantine Parquet and the day's load statistics: a customers multi-asset
 and one for events and orders together.
 
-The pandera contract runs as a blocking check before anything is written: when it
+The rows are streamed into staged files (bounded memory); the IO manager publishes them.
+The pandera contract runs as a blocking check before anything is published: when it
 fails, the failed check is recorded with failure counts and a masked sample, and
 the step fails, so no invalid partition reaches ``clean/``.
 """
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
 
 from .. import checks
 from ..core import contract as core_contract
-from ..core import storage
 from ..core.reader import RawInputError
 from ..core.streaming import StreamOutcome, stream_entity
-from ..resources import ProdqConfig, parse_partition_key
-from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
-from .metadata import clean_metadata, quarantine_metadata
+from ..resources import ProdqStorage, parse_partition_key
+from .groups import INGEST_GROUP, IO_MANAGER_KEY
+from .metadata import clean_metadata, quarantine_metadata, stats_metadata
 from .raw import raw_key
-from .upstream import read_upstream
 
 _ENTITY_DOCS = {
     "customers": "Customers: one row per customer_id (best record of the day), country as ISO 3166 alpha-2, "
@@ -48,6 +46,15 @@ def _outs(entity: str, version: str, subsettable: bool = False) -> dict[str, dg.
             description=f"Rejected {entity} rows with the raw text of every column, reject_reason (codes joined by '|'), "
             "source_file and source_line. Malformed lines carry their raw_text.",
             kinds={"parquet"},
+        ),
+        f"load_stats_{entity}": dg.AssetOut(
+            is_required=not subsettable,
+            io_manager_key=IO_MANAGER_KEY,
+            code_version=version,
+            description=f"The {entity} load statistics of the day (JSON): raw rows, clean, quarantine, dropped "
+            "duplicates and malformed lines, counts per reject and warn reason, unknown category values, schema "
+            "drift and the files read. The metrics and the reports are built from them.",
+            kinds={"json"},
         ),
     }
 
@@ -83,39 +90,39 @@ def _check_specs(entity: str, partitions_def: dg.PartitionsDefinition) -> list[d
         ),
     ]
 
-# Events and orders are one step: their two streams run side by side in threads (each
-# leaves part of the two cores idle), which a run's in-process executor cannot do for
-# two steps. The step is subsettable, so either entity still runs alone.
+# Events and orders are one step so that a day's facts are published all or nothing: when
+# one entity fails, neither is published and the metrics and reports (which need both)
+# keep matching what is published. Their two streams run side by side in threads.
 FACTS_STEP = "events_and_orders"
 FACT_ENTITIES = ("events", "orders")
-_KINDS = ("clean", "quarantine")
+_KINDS = ("clean", "quarantine", "load_stats")
 
 
-def _stream(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, master_ids: pa.Array | None) -> StreamOutcome:
-    """Process one entity-day in bounded memory; its partitions are staged, not yet published."""
-    day = parse_partition_key(context.partition_key)
+def _stream(context: dg.AssetExecutionContext, storage: ProdqStorage, entity: str, master_ids: pa.Array | None) -> StreamOutcome:
+    """Process one entity-day in bounded memory into staged (not yet published) files."""
+    settings = storage.settings
     try:
         return stream_entity(
-            Path(config.raw_dir) / f"ingest_date={day.isoformat()}",
+            storage.raw,
             core_contract.ENTITIES[entity],
-            day,
+            parse_partition_key(context.partition_key),
             master_ids,
-            config.vocabularies(),
-            config.out_dir,
-            bucket_rows=config.bucket_rows,
-            block_bytes=config.read_block_mb << 20,
+            settings.vocabularies(),
+            storage.out,
+            bucket_rows=settings.bucket_rows,
+            block_bytes=settings.block_bytes,
         )
     except RawInputError as exc:
         raise dg.Failure(description=str(exc)) from None
 
 
-def _checks(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, outcome: StreamOutcome) -> tuple[list, str | None]:
+def _checks(context: dg.AssetExecutionContext, storage: ProdqStorage, entity: str, outcome: StreamOutcome) -> tuple[list, str | None]:
     """An entity's check results (those selected), and a failure description when a blocking one failed."""
     clean_key = f"clean_{entity}"
     contract = checks.contract_check_result(clean_key, outcome.contract)
     conservation = checks.conservation_check_result(clean_key, outcome.stats)
     drift = checks.schema_drift_check_result(clean_key, outcome.stats)
-    unknown = checks.unknown_values_check_result(clean_key, outcome.stats, config.settings())
+    unknown = checks.unknown_values_check_result(clean_key, outcome.stats, storage.settings.alert_policy())
     results = [
         r for r in (contract, conservation, drift, unknown)
         if dg.AssetCheckKey(dg.AssetKey(clean_key), r.check_name) in context.selected_asset_check_keys
@@ -127,30 +134,23 @@ def _checks(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str,
     return results, f"{clean_key} partition {day} failed the blocking check {failed} ({outcome.contract.failure_count} failures)"
 
 
-def _publish(context: dg.AssetExecutionContext, config: ProdqConfig, entity: str, outcome: StreamOutcome, kinds: frozenset[str]):
-    """Publish the staged partitions of ``kinds`` and the day's load statistics; yield the outputs.
-
-    The partitions are written by ``stream_entity``; the outputs only carry metadata.
-    """
-    day = parse_partition_key(context.partition_key)
+def _outputs(context: dg.AssetExecutionContext, entity: str, outcome: StreamOutcome, selected: set[str]):
+    """The outputs of an entity: staged clean and quarantine files and the load statistics, for the
+    IO manager to publish. Staged files of outputs that are not selected are deleted."""
     if not outcome.stats.feed_present:
-        context.log.warning(f"no {entity} file for {day}: writing empty outputs (missing_feed alert)")
-    outcome.publish(kinds)
-    # The day's load statistics (the counts the two files cannot give back) for the metrics
-    # and the reports: a file beside the outputs, not an asset of its own.
-    storage.write_stats(outcome.stats, config.out_dir, day)
-    metadata = {"clean": clean_metadata, "quarantine": quarantine_metadata}
+        context.log.warning(f"no {entity} file for {context.partition_key}: writing empty outputs (missing_feed alert)")
+    values = {"clean": outcome.clean, "quarantine": outcome.quarantine, "load_stats": outcome.stats}
+    metadata = {"clean": clean_metadata, "quarantine": quarantine_metadata, "load_stats": stats_metadata}
     for kind in _KINDS:
-        if kind in kinds:
-            yield dg.Output(None, output_name=f"{kind}_{entity}", metadata=metadata[kind](outcome))  # the IO manager skips None
+        name = f"{kind}_{entity}"
+        if name in selected:
+            yield dg.Output(values[kind], output_name=name, metadata=metadata[kind](outcome))
+        elif kind != "load_stats":
+            values[kind].abort()
 
 
 def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -> list[dg.AssetsDefinition]:
-    common = dict(
-        partitions_def=partitions_def,
-        group_name=INGEST_GROUP,
-        required_resource_keys={CONFIG_KEY},
-    )
+    common = dict(partitions_def=partitions_def, group_name=INGEST_GROUP)
 
     @dg.multi_asset(
         name="customers",
@@ -159,21 +159,21 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -
         check_specs=_check_specs("customers", partitions_def),
         **common,
     )
-    def customers(context: dg.AssetExecutionContext):
+    def customers(context: dg.AssetExecutionContext, prodq_storage: ProdqStorage):
         """Parse, validate and dedupe the day's customers feed into clean and quarantine Parquet."""
-        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
-        outcome = _stream(context, config, "customers", None)
-        results, failure = _checks(context, config, "customers", outcome)
+        outcome = _stream(context, prodq_storage, "customers", None)
+        results, failure = _checks(context, prodq_storage, "customers", outcome)
         yield from results
         if failure:
             outcome.discard()
             raise dg.Failure(description=f"{failure}; nothing was published")
-        yield from _publish(context, config, "customers", outcome, frozenset(_KINDS))
+        yield from _outputs(context, "customers", outcome, set(context.selected_output_names))
 
     @dg.multi_asset(
         name=FACTS_STEP,
         outs={name: out for entity in FACT_ENTITIES for name, out in _outs(entity, version, subsettable=True).items()},
-        deps=[*(raw_key(entity) for entity in FACT_ENTITIES), "customer_master"],
+        deps=[raw_key(entity) for entity in FACT_ENTITIES],
+        ins={"customer_master": dg.AssetIn(metadata={"columns": ["customer_id"]})},
         internal_asset_deps={
             f"{kind}_{entity}": {raw_key(entity), dg.AssetKey("customer_master")} for entity in FACT_ENTITIES for kind in _KINDS
         },
@@ -186,17 +186,14 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -
         ),
         **common,
     )
-    def events_and_orders(context: dg.AssetExecutionContext):
-        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
+    def events_and_orders(context: dg.AssetExecutionContext, prodq_storage: ProdqStorage, customer_master: pa.Table):
         selected = set(context.selected_output_names)
         checked = {key.asset_key.to_user_string() for key in context.selected_asset_check_keys}
-        publish = {entity: frozenset(k for k in _KINDS if f"{k}_{entity}" in selected) for entity in FACT_ENTITIES}
-        entities = [e for e in FACT_ENTITIES if publish[e] or f"clean_{e}" in checked]
-        master = read_upstream(config.out_dir, "customer_master", parse_partition_key(context.partition_key), ["customer_id"])
-        master_ids = master.column("customer_id").combine_chunks()
+        entities = [e for e in FACT_ENTITIES if any(f"{k}_{e}" in selected for k in _KINDS) or f"clean_{e}" in checked]
+        master_ids = customer_master.column("customer_id").combine_chunks()
         outcomes, failures = {}, {}
         with ThreadPoolExecutor(max_workers=max(1, len(entities))) as pool:
-            pending = {e: pool.submit(_stream, context, config, e, master_ids) for e in entities}
+            pending = {e: pool.submit(_stream, context, prodq_storage, e, master_ids) for e in entities}
             for entity, future in pending.items():
                 try:
                     outcomes[entity] = future.result()
@@ -204,7 +201,7 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -
                     failures[entity] = exc.description
         results = {}
         for entity, outcome in outcomes.items():
-            results[entity], failure = _checks(context, config, entity, outcome)
+            results[entity], failure = _checks(context, prodq_storage, entity, outcome)
             if failure:
                 failures[entity] = failure
         if failures:
@@ -217,6 +214,6 @@ def build_entity_assets(partitions_def: dg.PartitionsDefinition, version: str) -
             raise dg.Failure(description="; ".join(failures[e] for e in sorted(failures)) + "; nothing of events or orders was published")
         for entity, outcome in outcomes.items():
             yield from results[entity]
-            yield from _publish(context, config, entity, outcome, publish[entity])
+            yield from _outputs(context, entity, outcome, selected)
 
     return [customers, events_and_orders]

@@ -6,4 +6,5 @@ METRICS_GROUP = "metrics"
 REPORTS_GROUP = "reports"
 
 IO_MANAGER_KEY = "parquet_io_manager"
-CONFIG_KEY = "prodq"
+# Assets receive the storage resource as a parameter of this name.
+STORAGE_KEY = "prodq_storage"

@@ -5,11 +5,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import checks
-from ..core import storage
 from ..core.arrivals import master_history_gaps
-from ..range_wait import wait_for_earlier_days
-from ..resources import ProdqConfig, parse_partition_key
-from .groups import CONFIG_KEY, INGEST_GROUP, IO_MANAGER_KEY
+from ..resources import ProdqStorage, parse_partition_key
+from .groups import INGEST_GROUP, IO_MANAGER_KEY
 
 
 def build_master_asset(partitions_def: dg.PartitionsDefinition, version: str) -> dg.AssetsDefinition:
@@ -19,7 +17,6 @@ def build_master_asset(partitions_def: dg.PartitionsDefinition, version: str) ->
         group_name=INGEST_GROUP,
         io_manager_key=IO_MANAGER_KEY,
         code_version=version,
-        required_resource_keys={CONFIG_KEY},
         kinds={"parquet"},
         deps=[
             dg.AssetDep("clean_customers"),
@@ -39,7 +36,7 @@ def build_master_asset(partitions_def: dg.PartitionsDefinition, version: str) ->
             )
         ],
     )
-    def customer_master(context: dg.AssetExecutionContext):
+    def customer_master(context: dg.AssetExecutionContext, prodq_storage: ProdqStorage):
         """Customer ids that are clean in any customers partition on or before this day.
 
         Events and orders of day D check referential integrity against it. It is rebuilt
@@ -48,16 +45,14 @@ def build_master_asset(partitions_def: dg.PartitionsDefinition, version: str) ->
         master_history_complete check lists earlier raw customers days that were never
         processed: backfill the customers asset for them, then this day again.
         """
-        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
         day = parse_partition_key(context.partition_key)
-        wait_for_earlier_days(context, "clean_customers")
-        written = storage.written_days(config.out_dir, "clean_customers")
+        written = prodq_storage.written_days("clean_customers")
         days = [d for d in written if d <= day]
-        tables = storage.read_tables(config.out_dir, "clean_customers", days, columns=["customer_id"])
+        tables = prodq_storage.read_days("clean_customers", days, columns=["customer_id"])
         ids = pa.concat_arrays([t.column("customer_id").combine_chunks() for t in tables.values()]) if tables else pa.array([], pa.string())
         master = pa.table({"customer_id": pc.unique(ids)}).sort_by("customer_id")
         first_partition = parse_partition_key(context.assets_def.partitions_def.get_first_partition_key())
-        gaps = master_history_gaps(config.raw_dir, written, day, since=first_partition)
+        gaps = master_history_gaps(prodq_storage.raw, written, day, since=first_partition)
         yield dg.Output(
             master,
             metadata={

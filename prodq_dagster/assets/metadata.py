@@ -38,3 +38,8 @@ def quarantine_metadata(result: StreamOutcome) -> dict:
     }
     metadata |= {f"reason_{code.replace(':', '_')}": count for code, count in s.by_reason.items()}
     return metadata
+
+
+def stats_metadata(result: StreamOutcome) -> dict:
+    s = result.stats
+    return {"raw_rows": s.total, "conservation_ok": s.conservation_ok, "files_read": len(s.files)}

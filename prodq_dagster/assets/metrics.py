@@ -1,12 +1,19 @@
 """Daily metrics (one wide row) and hourly clean event counts of a day."""
 
 import dagster as dg
+import pyarrow as pa
 
 from ..core import metrics as core_metrics
-from ..resources import ProdqConfig, parse_partition_key
-from .groups import CONFIG_KEY, IO_MANAGER_KEY, METRICS_GROUP
+from ..core.contract import ENTITIES
+from ..core.stats import EntityStats
+from ..resources import ProdqStorage, parse_partition_key
+from .groups import IO_MANAGER_KEY, METRICS_GROUP
 from .metadata import column_schema
-from .upstream import CLEAN_ASSETS, read_load_stats, read_upstream
+
+
+def load_stats_ins() -> dict[str, dg.AssetIn]:
+    """The three entities' load statistics of the day, as inputs."""
+    return {f"load_stats_{name}": dg.AssetIn() for name in ENTITIES}
 
 _CHARTED = ("events_clean", "events_quarantine_rate", "orders_quarantine_rate", "duration_ms_p95", "amount_p95_USD", "amount_p95_EUR", "events_outside_day")
 
@@ -33,20 +40,30 @@ def build_metrics_assets(partitions_def: dg.PartitionsDefinition, version: str) 
                 description="24 rows: UTC hour of the ingest day and its clean event count (events outside the day excluded).",
             ),
         },
-        deps=list(CLEAN_ASSETS),
-        required_resource_keys={CONFIG_KEY},
+        ins={
+            # Only the columns the metrics use, so a large day is never loaded whole.
+            "clean_events": dg.AssetIn(
+                metadata={"columns": core_metrics.EVENT_COLUMNS, "dictionary_columns": core_metrics.EVENT_TEXT_COLUMNS}
+            ),
+            "clean_orders": dg.AssetIn(metadata={"columns": core_metrics.ORDER_COLUMNS}),
+            **load_stats_ins(),
+        },
     )
-    def metrics(context: dg.AssetExecutionContext):
+    def metrics(
+        context: dg.AssetExecutionContext,
+        prodq_storage: ProdqStorage,
+        clean_events: pa.Table,
+        clean_orders: pa.Table,
+        load_stats_customers: EntityStats,
+        load_stats_events: EntityStats,
+        load_stats_orders: EntityStats,
+    ):
         """Compute the day's quality and volume metrics and its hourly clean event counts."""
         day = parse_partition_key(context.partition_key)
-        config: ProdqConfig = getattr(context.resources, CONFIG_KEY)
-        out_dir = config.out_dir
-        # Only the columns the metrics use, so a large day is never loaded whole.
-        clean_events = read_upstream(out_dir, "clean_events", day, core_metrics.EVENT_COLUMNS, core_metrics.EVENT_TEXT_COLUMNS)
         events = core_metrics.summarize_events(day, clean_events)
         del clean_events
-        clean_orders = read_upstream(out_dir, "clean_orders", day, core_metrics.ORDER_COLUMNS)
-        daily = core_metrics.daily_metrics(day, read_load_stats(out_dir, day), events, clean_orders, config.vocabularies())
+        stats = {"customers": load_stats_customers, "events": load_stats_events, "orders": load_stats_orders}
+        daily = core_metrics.daily_metrics(day, stats, events, clean_orders, prodq_storage.settings.vocabularies())
         hourly = core_metrics.hourly_events(events)
         row = daily.to_pylist()[0]
         charted = {key: row[key] for key in _CHARTED if row.get(key) is not None}

@@ -1,8 +1,8 @@
 """Alert rules over a day's load statistics and metrics.
 
 Each rule either raises alerts, stays quiet, or (when the data it needs is not there)
-lands in ``skipped`` with the reason. Thresholds come from ``Settings``; none is a
-literal here.
+lands in ``skipped`` with the reason. Thresholds come from an ``AlertPolicy`` (built
+from the settings); none is a literal here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import date
 
 import numpy as np
 
-from .config import Settings
 from .contract import ENTITIES
 from .freshness import Lateness
 from .stats import EntityStats
@@ -39,8 +38,23 @@ ALERT_TYPES = (
 
 WARNING, CRITICAL = "warning", "critical"
 SEVERITY_RANK = {WARNING: 1, CRITICAL: 2}
+FAIL_ON_LEVELS = ("none", WARNING, CRITICAL)
 # (entity, column) -> vocabulary name, for the unknown-value alert's advice.
 _VOCABULARY_OF = {columns: name for name, columns in VOCABULARY_COLUMNS.items()}
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """The thresholds of the alert rules (their meaning and defaults: the settings)."""
+
+    hourly_max_empty_hours: int
+    volume_drop_ratio: float
+    volume_baseline_days: int
+    volume_lookback_days: int
+    quarantine_rate_max: float
+    quarantine_rate_margin: float
+    unknown_value_min_share: float
+    unknown_value_min_rows: int
 
 
 @dataclass(frozen=True)
@@ -61,41 +75,41 @@ def _alert(kind: str, severity: str, message: str, **details) -> dict:
     return {"type": kind, "severity": severity, "message": message, "details": details}
 
 
-def hourly_coverage(hourly_counts: list[int], settings: Settings) -> list[dict]:
+def hourly_coverage(hourly_counts: list[int], policy: AlertPolicy) -> list[dict]:
     empty = [hour for hour, count in enumerate(hourly_counts) if count == 0]
-    if len(empty) <= settings.hourly_max_empty_hours:
+    if len(empty) <= policy.hourly_max_empty_hours:
         return []
     return [
         _alert(
             HOURLY_COVERAGE,
             WARNING,
-            f"{len(empty)} of 24 UTC hours have no clean events (threshold {settings.hourly_max_empty_hours}): partial load?",
+            f"{len(empty)} of 24 UTC hours have no clean events (threshold {policy.hourly_max_empty_hours}): partial load?",
             empty_hours=empty,
-            threshold=settings.hourly_max_empty_hours,
+            threshold=policy.hourly_max_empty_hours,
         )
     ]
 
 
-def _too_few(found: int, settings: Settings, what: str) -> str:
+def _too_few(found: int, policy: AlertPolicy, what: str) -> str:
     return (
-        f"only {found} prior day(s) with {what} in the last {settings.volume_lookback_days} days; "
-        f"{settings.volume_baseline_days} needed for a baseline"
+        f"only {found} prior day(s) with {what} in the last {policy.volume_lookback_days} days; "
+        f"{policy.volume_baseline_days} needed for a baseline"
     )
 
 
-def volume_baseline(prior: list[PriorDay], settings: Settings) -> tuple[float | None, list[PriorDay], str | None]:
+def volume_baseline(prior: list[PriorDay], policy: AlertPolicy) -> tuple[float | None, list[PriorDay], str | None]:
     """Median clean events of the last N available prior days, or the reason there is none."""
-    available = sorted((p for p in prior if p.events_feed_present), key=lambda p: p.day)[-settings.volume_baseline_days :]
-    if len(available) < settings.volume_baseline_days:
-        return None, available, _too_few(len(available), settings, "an events feed")
+    available = sorted((p for p in prior if p.events_feed_present), key=lambda p: p.day)[-policy.volume_baseline_days :]
+    if len(available) < policy.volume_baseline_days:
+        return None, available, _too_few(len(available), policy, "an events feed")
     return float(np.median([p.events_clean for p in available])), available, None
 
 
-def volume_drop(events_clean: int, prior: list[PriorDay], settings: Settings) -> tuple[list[dict], str | None]:
-    median, used, reason = volume_baseline(prior, settings)
+def volume_drop(events_clean: int, prior: list[PriorDay], policy: AlertPolicy) -> tuple[list[dict], str | None]:
+    median, used, reason = volume_baseline(prior, policy)
     if median is None:
         return [], reason
-    floor = median * (1 - settings.volume_drop_ratio)
+    floor = median * (1 - policy.volume_drop_ratio)
     if events_clean >= floor:
         return [], None
     drop = 1 - events_clean / median if median else 0.0
@@ -108,32 +122,32 @@ def volume_drop(events_clean: int, prior: list[PriorDay], settings: Settings) ->
             baseline_median=median,
             baseline_days=[p.day.isoformat() for p in used],
             drop_ratio=round(drop, 4),
-            threshold=settings.volume_drop_ratio,
+            threshold=policy.volume_drop_ratio,
         )
     ], None
 
 
-def quarantine_rate(entity: str, stats: EntityStats, prior: list[PriorDay], settings: Settings) -> tuple[list[dict], str | None]:
+def quarantine_rate(entity: str, stats: EntityStats, prior: list[PriorDay], policy: AlertPolicy) -> tuple[list[dict], str | None]:
     """Critical above the hard limit; a warning above the baseline (median of the last available
     prior days that did not raise this alert) plus the margin."""
     rate = stats.quarantine_rate
     details = dict(entity=entity, quarantine_rate=round(rate, 6), quarantined=stats.quarantine, total=stats.total)
-    if rate > settings.quarantine_rate_max:
+    if rate > policy.quarantine_rate_max:
         top = ", ".join(f"{code} {n:,}" for code, n in sorted(stats.by_reason.items(), key=lambda kv: -kv[1])[:3])
-        message = f"{entity}: {rate:.1%} of {stats.total:,} rows quarantined, above the {settings.quarantine_rate_max:.0%} limit"
-        return [_alert(QUARANTINE_RATE, CRITICAL, message + (f" (top reasons: {top})" if top else ""), limit=settings.quarantine_rate_max, **details)], None
+        message = f"{entity}: {rate:.1%} of {stats.total:,} rows quarantined, above the {policy.quarantine_rate_max:.0%} limit"
+        return [_alert(QUARANTINE_RATE, CRITICAL, message + (f" (top reasons: {top})" if top else ""), limit=policy.quarantine_rate_max, **details)], None
     available = sorted(
         (p for p in prior if p.feed_present.get(entity) and entity in p.quarantine_alerted and not p.quarantine_alerted[entity]),
         key=lambda p: p.day,
-    )[-settings.volume_baseline_days :]
-    if len(available) < settings.volume_baseline_days:
-        return [], _too_few(len(available), settings, "a feed and no quarantine-rate alert")
+    )[-policy.volume_baseline_days :]
+    if len(available) < policy.volume_baseline_days:
+        return [], _too_few(len(available), policy, "a feed and no quarantine-rate alert")
     baseline = float(np.median([p.quarantine_rate[entity] for p in available]))
-    if rate <= baseline + settings.quarantine_rate_margin:
+    if rate <= baseline + policy.quarantine_rate_margin:
         return [], None
     message = (
         f"{entity}: {rate:.1%} of {stats.total:,} rows quarantined, {rate - baseline:+.1%} over the "
-        f"{len(available)}-day baseline {baseline:.1%} (margin {settings.quarantine_rate_margin:.1%})"
+        f"{len(available)}-day baseline {baseline:.1%} (margin {policy.quarantine_rate_margin:.1%})"
     )
     return [
         _alert(
@@ -142,20 +156,20 @@ def quarantine_rate(entity: str, stats: EntityStats, prior: list[PriorDay], sett
             message,
             baseline=round(baseline, 6),
             baseline_days=[p.day.isoformat() for p in available],
-            margin=settings.quarantine_rate_margin,
+            margin=policy.quarantine_rate_margin,
             **details,
         )
     ], None
 
 
-def unknown_category_values(entity: str, stats: EntityStats, settings: Settings) -> list[dict]:
+def unknown_category_values(entity: str, stats: EntityStats, policy: AlertPolicy) -> list[dict]:
     """One warning per raw category value no vocabulary knows that is common enough to matter."""
     alerts = []
     for column, values in stats.unknown_values.items():
         vocabulary = _VOCABULARY_OF[(entity, column)]
         for item in values:
             share = item.rows / stats.total if stats.total else 0.0
-            if item.rows < settings.unknown_value_min_rows or share < settings.unknown_value_min_share:
+            if item.rows < policy.unknown_value_min_rows or share < policy.unknown_value_min_share:
                 continue
             action = f"add it to the {vocabulary} vocabulary (a {vocabulary}.toml in PRODQ_VOCAB_DIR) or fix the feed"
             alerts.append(
@@ -207,7 +221,7 @@ def evaluate_alerts(
     stats: dict[str, EntityStats],
     hourly_counts: list[int],
     prior: list[PriorDay],
-    settings: Settings,
+    policy: AlertPolicy,
     arrival: Lateness | None = None,
     unmatched_files: list[str] | None = None,
     master_gaps: list[date] | None = None,
@@ -236,14 +250,14 @@ def evaluate_alerts(
                     unmatched_headers=s.unmatched_headers,
                 )
             )
-        alerts += unknown_category_values(name, s, settings)
-        raised, reason = quarantine_rate(name, s, prior, settings)
+        alerts += unknown_category_values(name, s, policy)
+        raised, reason = quarantine_rate(name, s, prior, policy)
         alerts += raised
         if reason and not raised:
             skipped.append({"type": QUARANTINE_RATE, "reason": f"{name}: {reason}"})
     if stats["events"].feed_present:
-        alerts += hourly_coverage(hourly_counts, settings)
-        drop, reason = volume_drop(stats["events"].clean, prior, settings)
+        alerts += hourly_coverage(hourly_counts, policy)
+        drop, reason = volume_drop(stats["events"].clean, prior, policy)
         alerts += drop
         if reason:
             skipped.append({"type": VOLUME_DROP, "reason": reason})

@@ -14,19 +14,19 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from .contract import ENTITIES, parse_day
 from .reader import find_files
+from .storage import DAY_PREFIX, Store
 
-DAY_PREFIX = "ingest_date="
+# Under the output root: first-seen times of the raw day folders.
 ARRIVALS_FILE = "_state/arrivals.json"
 
 
 @dataclass(frozen=True)
 class DayScan:
     day: date
-    files: dict[str, tuple[int, int]]  # file name -> (size, mtime_ns)
+    files: dict[str, tuple[int, int]]  # file name -> (size, mtime in ms)
     entities_present: tuple[str, ...]
 
     @property
@@ -57,14 +57,11 @@ class PlanResult:
     notes: list[str] = field(default_factory=list)
 
 
-def scan_raw_root(raw_dir: str | Path) -> tuple[list[DayScan], list[str]]:
+def scan_raw_root(raw: Store) -> tuple[list[DayScan], list[str]]:
     """Day folders under the raw root, and the names of folders that are not valid days."""
-    root = Path(raw_dir)
     scans, bad = [], []
-    if not root.is_dir():
-        return scans, bad
-    for child in sorted(root.iterdir()):
-        if not child.is_dir() or child.name.startswith("."):
+    for child in raw.listdir():
+        if not child.is_dir or child.is_hidden:
             continue
         try:
             if not child.name.startswith(DAY_PREFIX):
@@ -73,14 +70,15 @@ def scan_raw_root(raw_dir: str | Path) -> tuple[list[DayScan], list[str]]:
         except ValueError:
             bad.append(child.name)
             continue
+        listing = {e.name: e for e in raw.listdir(child.name)}
         files, present = {}, []
         for name, entity in ENTITIES.items():
-            found = find_files(child, entity)
+            found = [rel.rpartition("/")[2] for rel in find_files(raw, child.name, entity)]
             if found:
                 present.append(name)
-            for path in found:
-                stat = path.stat()
-                files[path.name] = (stat.st_size, stat.st_mtime_ns)
+            for file_name in found:
+                entry = listing[file_name]
+                files[file_name] = (entry.size, int(entry.mtime * 1000))
         scans.append(DayScan(day, files, tuple(present)))
     return scans, bad
 
@@ -149,30 +147,24 @@ def plan_runs(
     return result
 
 
-def record_arrivals(out_dir: str | Path, state: dict) -> None:
+def record_arrivals(out: Store, state: dict) -> None:
     """Persist first-seen times where the freshness check and the alerts can read them."""
-    from .storage import write_json
-
-    path = Path(out_dir) / ARRIVALS_FILE
-    known = read_arrivals(out_dir)
+    known = read_arrivals(out)
     merged = {**{k: v["first_seen"] for k, v in state.get("days", {}).items()}, **known}
     if merged != known:
-        write_json(dict(sorted(merged.items())), path)
+        out.write_json(ARRIVALS_FILE, dict(sorted(merged.items())))
 
 
-def read_arrivals(out_dir: str | Path) -> dict[str, str]:
-    path = Path(out_dir) / ARRIVALS_FILE
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text())
+def read_arrivals(out: Store) -> dict[str, str]:
+    return out.read_json(ARRIVALS_FILE) or {}
 
 
-def master_history_gaps(raw_dir: str | Path, clean_customer_days: list[date], day: date, since: date = date.min) -> list[date]:
+def master_history_gaps(raw: Store, clean_customer_days: list[date], day: date, since: date = date.min) -> list[date]:
     """Days in [``since``, ``day``) whose raw folder holds customers files but that have no clean customers partition.
 
     Their customers are missing from the master of ``day``, so events and orders of those
     customers would be counted as orphans.
     """
-    scans, _ = scan_raw_root(raw_dir)
+    scans, _ = scan_raw_root(raw)
     written = set(clean_customer_days)
     return [s.day for s in scans if since <= s.day < day and "customers" in s.entities_present and s.day not in written]

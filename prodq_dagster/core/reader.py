@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import json
 import re
-from zlib import error as zlib_error
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
@@ -45,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .contract import ENTITIES, Entity
+from .storage import DAY_PREFIX, Store
 
 LF, CR, QUOTE, COMMA, SPACE, TAB = 10, 13, 34, 44, 32, 9
 # A record spanning lines, or a physical line, longer than this is not a record: an
@@ -118,29 +117,34 @@ def _is_marker(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def find_files(day_dir: Path, entity: Entity) -> list[Path]:
-    """The entity's files in a day folder: ``<prefix>*.csv`` and ``<prefix>*.csv.gz``, sorted.
+def _feed_like(name: str, prefix: str = "") -> bool:
+    return name.startswith(prefix) and name.endswith((".csv", ".csv.gz"))
 
-    Anything with such a name that is not a folder counts, a dangling link included, so
-    that an unreadable feed file fails with a message instead of being skipped.
+
+def day_folder(day: date) -> str:
+    """The raw folder of a day, relative to the raw root."""
+    return f"{DAY_PREFIX}{day.isoformat()}"
+
+
+def find_files(store: Store, day_rel: str, entity: Entity) -> list[str]:
+    """The entity's files in a day folder (``<prefix>*.csv`` and ``<prefix>*.csv.gz``), sorted, as
+    paths relative to the raw root. Anything with such a name that is not a folder counts, a
+    dangling link included, so that an unreadable feed file fails with a message instead of
+    being skipped."""
+    return [f"{day_rel}/{e.name}" for e in store.listdir(day_rel) if not e.is_dir and _feed_like(e.name, entity.file_prefix)]
+
+
+def unmatched_files(store: Store, day_rel: str) -> list[str]:
+    """Files of a day folder that belong to no entity (e.g. ``events.csv``), sorted; markers excluded.
+
+    Folders are not files of the day, unless one is named like a feed file (then it is named).
     """
-    if not day_dir.is_dir():
-        return []
-    names = (p for p in day_dir.iterdir() if p.name.startswith(entity.file_prefix) and p.name.endswith((".csv", ".csv.gz")))
-    return sorted(p for p in names if not p.is_dir())
-
-
-def unmatched_files(day_dir: Path) -> list[str]:
-    """Files of a day folder that belong to no entity (e.g. ``events.csv``), sorted; markers excluded."""
-    if not day_dir.is_dir():
-        return []
-    matched = {p.name for entity in ENTITIES.values() for p in find_files(day_dir, entity)}
-    # Folders are not files of the day, unless one is named like a feed file (then it is named).
-    return sorted(
-        p.name
-        for p in day_dir.iterdir()
-        if p.name not in matched and not _is_marker(p.name) and (not p.is_dir() or p.name.endswith((".csv", ".csv.gz")))
-    )
+    matched = {rel.rpartition("/")[2] for entity in ENTITIES.values() for rel in find_files(store, day_rel, entity)}
+    return [
+        e.name
+        for e in store.listdir(day_rel)
+        if e.name not in matched and not _is_marker(e.name) and (not e.is_dir or _feed_like(e.name))
+    ]
 
 
 # ----------------------------------------------------------------------------- header
@@ -489,7 +493,7 @@ def _header_fields(text: str) -> list[str]:
         return text.split(",")
 
 
-def _read_header(handle, path: Path, block_bytes: int) -> tuple[list[str], int, bytes, bool, int]:
+def _read_header(handle, path: str, block_bytes: int) -> tuple[list[str], int, bytes, bool, int]:
     """(header names, header line number, the bytes after the header, header repaired, first data line).
 
     The header is the first line that is not blank; a quoted name that spans lines takes
@@ -527,23 +531,16 @@ def _read_header(handle, path: Path, block_bytes: int) -> tuple[list[str], int, 
             raise RawInputError(f"cannot read raw file {path}: no header line in its first {MAX_RECORD_BYTES >> 20} MB")
 
 
-def _open(path: Path):
-    try:
-        return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
-    except OSError as exc:
-        raise RawInputError(f"cannot read raw file {path}: {exc.strerror or exc}") from None
-
-
-def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: int) -> Iterator:
+def iter_file_blocks(store: Store, rel: str, entity: Entity, block_bytes: int) -> Iterator:
     """Read a file in blocks of about ``block_bytes``, cut where no record is open.
 
     Yields ``FileHeader`` first, then ``(records, malformed, encoding_repaired)`` per block,
     with the physical line numbers of the whole file. Memory is bounded by the block size
     (and ``MAX_RECORD_BYTES`` for a record that spans blocks).
     """
-    handle = _open(path)
+    path, source_name = store.display(rel), rel.rpartition("/")[2]
     try:
-        with handle:
+        with store.open_input_stream(rel) as handle:
             names, header_line, carry, repaired, next_line = _read_header(handle, path, block_bytes)
             missing = [c for c in entity.columns if c not in names]
             extra = [c for c in names if c not in entity.columns]
@@ -579,5 +576,12 @@ def iter_file_blocks(path: Path, entity: Entity, source_name: str, block_bytes: 
                     continue
                 records = _to_records(block.table, block.lines, header, entity, source_name) if block.table is not None else empty_records(entity)
                 yield records, _malformed_table(source_name, block.malformed_lines, block.malformed_texts), repaired
-    except (OSError, EOFError, gzip.BadGzipFile, zlib_error) as exc:
-        raise RawInputError(f"cannot read raw file {path}: {exc}") from None
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise RawInputError(f"cannot read raw file {path}: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    if "zlib" in text.lower() or "gzip" in text.lower():
+        return f"not a valid gzip file ({text})"
+    return text

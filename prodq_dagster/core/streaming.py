@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import csv
 import math
-import shutil
 import tempfile
-import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -40,44 +38,40 @@ from .reader import (
     RawData,
     empty_malformed,
     empty_records,
+    day_folder,
     find_files,
     iter_file_blocks,
 )
 from .schemas import SAMPLE_LIMIT, ContractResult, validate_clean
 from .stats import EntityStats
 from .vocab import Vocabularies
-from .storage import ABANDONED_AFTER_SECONDS, PartitionWriter
+from .storage import StagedFile, Store
 
 SAMPLE_LINES = 4000
-OUTPUT_KINDS = ("clean", "quarantine")
+# Each sampled line is one ranged read; on an object store that is a request, so fewer.
+REMOTE_SAMPLE_LINES = 256
 
 
 @dataclass
 class StreamOutcome:
     """One processed entity-day. When the contract and conservation held, its clean and
-    quarantine partitions are staged (written, not yet visible) until ``publish``."""
+    quarantine rows are in staged files (written whole, not yet visible) that the caller
+    publishes or discards; otherwise there are none."""
 
     stats: EntityStats
     contract: ContractResult
     clean_schema: pa.Schema
     quarantine_schema: pa.Schema
     buckets: int = 1
-    staged: dict[str, PartitionWriter] = field(default_factory=dict)
-
-    @property
-    def publishable(self) -> bool:
-        return bool(self.staged)
-
-    def publish(self, kinds: Iterable[str] = OUTPUT_KINDS) -> None:
-        """Replace the partitions of ``kinds`` with the staged files; drop the other staged files."""
-        kinds = set(kinds)
-        for kind, writer in self.staged.items():
-            writer.commit() if kind in kinds else writer.abort()
-        self.staged = {}
+    clean: StagedFile | None = None
+    quarantine: StagedFile | None = None
 
     def discard(self) -> None:
-        """Drop the staged files: the partitions keep their previous version."""
-        self.publish(())
+        """Delete the staged files: the published partitions keep their previous version."""
+        for staged in (self.clean, self.quarantine):
+            if staged is not None:
+                staged.abort()
+        self.clean = self.quarantine = None
 
 
 @dataclass
@@ -93,26 +87,26 @@ def _lines_of_chunk(chunk: bytes) -> list[bytes]:
     return chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
 
 
-def _sample_keys(path: Path, key: str, rng: np.random.Generator) -> _Sample:
+def _sample_keys(store: Store, rel: str, key: str, rng: np.random.Generator, count: int) -> _Sample:
     """Primary keys and line lengths of lines at random offsets of a plain file (no full parse).
 
     The sample only balances the dedupe buckets; outputs never depend on it, so a file
     that cannot be sampled (compressed, unreadable, no such key) just gives none, and
     the reader reports what is wrong with it.
     """
-    if path.name.endswith(".gz"):
+    if rel.endswith(".gz"):
         return _Sample([], [])
     keys, line_bytes = [], []
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            lines = [line for line in _lines_of_chunk(handle.read(SAMPLE_CHUNK * 16)) if line.strip()]
-            header = next(csv.reader([lines[0].decode("utf-8", "replace").lstrip("\ufeff")]), []) if lines else []
+        with store.open_input_file(rel) as handle:
+            size = handle.size()
+            head = [line for line in _lines_of_chunk(handle.read(SAMPLE_CHUNK * 16)) if line.strip()]
+            header = next(csv.reader([head[0].decode("utf-8", "replace").lstrip("\ufeff")]), []) if head else []
             names = [name.strip().lower() for name in header]
             if key not in names:
                 return _Sample([], [])
             key_index = names.index(key)
-            for offset in np.sort(rng.integers(0, max(size, 1), SAMPLE_LINES)):
+            for offset in np.sort(rng.integers(0, max(size, 1), count)):
                 handle.seek(int(offset))
                 pieces = _lines_of_chunk(handle.read(SAMPLE_CHUNK))
                 if len(pieces) < 3:  # no whole line after the offset within the chunk
@@ -125,23 +119,16 @@ def _sample_keys(path: Path, key: str, rng: np.random.Generator) -> _Sample:
                     continue
                 if len(fields) > key_index and fields[key_index].strip():
                     keys.append(fields[key_index].strip())
-    except (OSError, csv.Error):
+    except (OSError, csv.Error, pa.ArrowInvalid):
         return _Sample([], [])
     return _Sample(keys, line_bytes)
 
 
-def _bucket_count(files: list[Path], samples: list[_Sample], bucket_rows: int) -> int:
+def _bucket_count(sizes: list[int], samples: list[_Sample], bucket_rows: int) -> int:
     """Enough key-range buckets for about ``bucket_rows`` rows each (line length from the sample)."""
     line_bytes = [n for sample in samples for n in sample.line_bytes]
     mean_line = float(np.mean(line_bytes)) if line_bytes else 80.0
-    return max(1, math.ceil(sum(_size(p) for p in files) / mean_line / bucket_rows))
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # the reader fails on it with a clear message
+    return max(1, math.ceil(sum(sizes) / mean_line / bucket_rows))
 
 
 def _split_points(keys: list[str], buckets: int) -> list[str]:
@@ -197,51 +184,53 @@ def _merge_contracts(results: list[ContractResult]) -> ContractResult:
 
 
 def stream_entity(
-    day_dir: Path,
+    raw: Store,
     entity: Entity,
     day: date,
     master_ids: pa.Array | None,
     vocab: Vocabularies,
-    out_root: str | Path,
+    out: Store,
     bucket_rows: int = 1_000_000,
     block_bytes: int = 64 << 20,
 ) -> StreamOutcome:
-    """Process one entity-day in bounded memory and stage its clean and quarantine partitions.
+    """Process one entity-day of the raw store in bounded memory into staged clean and
+    quarantine files of the ``out`` store.
 
-    Both partitions are written to hidden temp files and staged only when every bucket
-    passed the clean contract and the rows are conserved; otherwise the files are deleted.
-    Nothing is visible until the caller publishes the outcome.
+    The files are kept only when every bucket passed the clean contract and the rows are
+    conserved; otherwise they are deleted. Nothing is visible until the caller publishes them.
     """
-    files = find_files(day_dir, entity)
+    files = find_files(raw, day_folder(day), entity)
+    listed = {e.name: max(e.size, 0) for e in raw.listdir(day_folder(day))}
+    sizes = [listed.get(rel.rpartition("/")[2], 0) for rel in files]
     rng = np.random.default_rng(0)  # split points only balance memory; outputs never depend on them
-    samples = [_sample_keys(p, entity.primary_key, rng) for p in files]
-    splits = _split_points([k for sample in samples for k in sample.keys], _bucket_count(files, samples, bucket_rows))
+    lines = SAMPLE_LINES if raw.is_local else REMOTE_SAMPLE_LINES
+    samples = [_sample_keys(raw, rel, entity.primary_key, rng, lines) for rel in files]
+    splits = _split_points([k for sample in samples for k in sample.keys], _bucket_count(sizes, samples, bucket_rows))
 
-    Path(out_root).mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_spills(Path(out_root))
-    with tempfile.TemporaryDirectory(prefix=".prodq-spill-", dir=Path(out_root)) as spill:
+    with tempfile.TemporaryDirectory(prefix="spill-", dir=out.scratch_dir()) as spill:
         spilled = _SpilledBuckets(Path(spill))
         malformed, names_seen, repaired = [], [], []
         missing_all: set[str] = set()
         extra_all: set[str] = set()
         unmatched: dict[str, list[str]] = {}
-        file_names = pa.array([p.name for p in files], pa.string())
+        names = [rel.rpartition("/")[2] for rel in files]
+        file_names = pa.array(names, pa.string())
         try:
-            for file_no, path in enumerate(files):
-                blocks = _prefetched(iter_file_blocks(path, entity, path.name, block_bytes))
+            for file_no, (rel, name) in enumerate(zip(files, names)):
+                blocks = _prefetched(iter_file_blocks(raw, rel, entity, block_bytes))
                 header: FileHeader = next(blocks)
                 if header.names:  # an empty file has no columns to compare with the contract
                     missing_all.update(header.missing)
                     extra_all.update(header.extra)
-                names_seen.append(path.name)
+                names_seen.append(name)
                 if header.unmatched:
-                    unmatched[path.name] = header.names
+                    unmatched[name] = header.names
                 if header.repaired:
-                    repaired.append(path.name)
+                    repaired.append(name)
                 for records, bad, was_repaired in blocks:
                     malformed.append(bad)
-                    if was_repaired and path.name not in repaired:
-                        repaired.append(path.name)
+                    if was_repaired and name not in repaired:
+                        repaired.append(name)
                     if records.num_rows == 0:
                         continue
                     keys = nz.text(records.column(entity.primary_key).combine_chunks())
@@ -251,8 +240,8 @@ def stream_entity(
 
         all_malformed = pa.concat_tables(malformed) if malformed else empty_malformed()
         parts, contracts = [], []
-        clean_out = PartitionWriter(out_root, f"clean_{entity.name}", day, CLEAN_SCHEMAS[entity.name])
-        quarantine_out = PartitionWriter(out_root, f"quarantine_{entity.name}", day, QUARANTINE_SCHEMAS[entity.name])
+        clean_out = out.stage(CLEAN_SCHEMAS[entity.name])
+        quarantine_out = out.stage(QUARANTINE_SCHEMAS[entity.name])
 
         def run_bucket(i: int, b: int):
             table = spilled.read(b) if spilled.writers else empty_records(entity)
@@ -281,23 +270,28 @@ def stream_entity(
         # previous one (pyarrow releases the GIL), so at most two buckets are in memory.
         # Two buckets processed side by side measured no faster on two cores (each bucket
         # already overlaps its timestamp parsing and key sort) and used more memory.
-        with clean_out, quarantine_out, ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=1) as checker:
-            pending: deque = deque()
-            for i, b in enumerate(bucket_ids):
-                pending.append(pool.submit(run_bucket, i, b))
-                # The next bucket is queued before this thread writes a finished one, so
-                # the worker never idles during a write.
-                if len(pending) > 1:
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=1) as checker:
+                pending: deque = deque()
+                for i, b in enumerate(bucket_ids):
+                    pending.append(pool.submit(run_bucket, i, b))
+                    # The next bucket is queued before this thread writes a finished one, so
+                    # the worker never idles during a write.
+                    if len(pending) > 1:
+                        consume(pending.popleft())
+                while pending:
                     consume(pending.popleft())
-            while pending:
-                consume(pending.popleft())
+            clean_out.finish()
+            quarantine_out.finish()
+        except BaseException:
+            clean_out.abort()
+            quarantine_out.abort()
+            raise
         contract = _merge_contracts(contracts)
         stats = EntityStats.merge(parts)
         outcome = StreamOutcome(stats, contract, CLEAN_SCHEMAS[entity.name], QUARANTINE_SCHEMAS[entity.name], len(bucket_ids))
         if contract.passed and stats.conservation_ok:
-            clean_out.finish()
-            quarantine_out.finish()
-            outcome.staged = {"clean": clean_out, "quarantine": quarantine_out}
+            outcome.clean, outcome.quarantine = clean_out, quarantine_out
         else:
             clean_out.abort()
             quarantine_out.abort()
@@ -373,19 +367,3 @@ def _prefetched(items: Iterator) -> Iterator:
                 return
             future = pool.submit(next, items, _END)
             yield item
-
-
-def _remove_abandoned_spills(root: Path) -> None:
-    """Spill folders left by a killed run (old enough that no live run owns them).
-
-    Another run sharing the root may remove its own folder at any moment: one that
-    vanished between the listing and the look at its age is simply gone.
-    """
-    now = time.time()
-    for folder in root.glob(".prodq-spill-*"):
-        try:
-            age = now - folder.stat().st_mtime
-        except FileNotFoundError:
-            continue
-        if age > ABANDONED_AFTER_SECONDS:
-            shutil.rmtree(folder, ignore_errors=True)

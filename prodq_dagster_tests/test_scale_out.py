@@ -1,6 +1,12 @@
-"""End to end through the Dagster UI's API: ``dagster dev`` (webserver + daemon) and a
-partition backfill of the whole chain over three generated days, launched with the same
-GraphQL mutation the UI's "Materialize partitions" dialog sends.
+"""Scale-out on real services: a Dagster instance on PostgreSQL, raw input, outputs and reports on
+an S3-compatible object store, runs queued by the daemon and launched as separate processes.
+
+``dagster dev`` (webserver + daemon) runs with ``deploy/dagster.yaml`` (the cluster instance
+config) against a throwaway PostgreSQL server and a loopback S3 server (``services.py``). A
+partition backfill of the whole chain over three generated days is launched with the same
+GraphQL mutation the UI's "Materialize partitions" dialog sends. Every output on the object
+store must hold the same rows as a local CLI run of the same days; a rerun of a day through
+the CLI on the object store replaces its partitions and leaves nothing stale.
 
 This is the slowest test of the suite (the backfill daemon evaluates asset backfills every
 30 s and the customer master chains the days one after another: about 3-4 minutes). It is
@@ -21,10 +27,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
 from .conftest import REPO_ROOT
+from .services import PostgresService, S3Service
 
 DAYS = ["2025-12-10", "2025-12-11", "2025-12-12"]
 ENTITIES = ("customers", "events", "orders")
@@ -33,9 +42,9 @@ STARTUP_TIMEOUT = 120
 BACKFILL_TIMEOUT = 420  # a clean run takes about 290 s on a loaded machine
 
 EXPECTED_ASSETS = {
-    "clean_customers", "quarantine_customers",
-    "clean_events", "quarantine_events",
-    "clean_orders", "quarantine_orders",
+    "clean_customers", "quarantine_customers", "load_stats_customers",
+    "clean_events", "quarantine_events", "load_stats_events",
+    "clean_orders", "quarantine_orders", "load_stats_orders",
     "customer_master", "daily_metrics", "hourly_events", "validation_report", "alerts",
 }
 
@@ -78,6 +87,10 @@ query Targeted($backfillId: String!, $assetKey: AssetKeyInput!) {
     ... on PartitionBackfill { partitionsTargetedForAssetKey(assetKey: $assetKey) { ranges { start end } partitionKeys } }
   }
 }
+"""
+
+RUNS = """
+{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }
 """
 
 BACKFILL_STATUS = """
@@ -161,24 +174,30 @@ class Server:
 
 
 @pytest.fixture
-def dev_server(tmp_path) -> Server:
+def cluster(tmp_path, postgres_service: PostgresService, s3_service: S3Service) -> Server:
+    """``dagster dev`` on the cluster instance config: PostgreSQL storage, queued runs, object storage."""
     root = tmp_path
     home = root / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml.template", home / "dagster.yaml")
+    shutil.copy(REPO_ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     raw = root / "raw"
     subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "generate_data.py"), "--out_dir", str(raw), "--start", DAYS[0], "--end", DAYS[-1],
          "--customers", "100", "--events", "1000", "--orders", "100"],
         check=True, capture_output=True, cwd=REPO_ROOT,
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODQ_", "DAGSTER_"))}
+    prefix = f"scale-out-{root.name}"
+    pafs.copy_files(str(raw), f"{s3_service.bucket}/{prefix}/raw", destination_filesystem=s3_service.filesystem())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODQ_", "DAGSTER_", "AWS_"))}
     env.update(
+        **postgres_service.env(),
+        **s3_service.env(),
         DAGSTER_HOME=str(home),
-        PRODQ_RAW_DIR=str(raw),
-        PRODQ_OUT_DIR=str(root / "out"),
-        PRODQ_REPORTS_DIR=str(root / "reports"),
+        PRODQ_RAW_DIR=s3_service.uri(f"{prefix}/raw"),
+        PRODQ_OUT_DIR=s3_service.uri(f"{prefix}/out"),
+        PRODQ_REPORTS_DIR=s3_service.uri(f"{prefix}/reports"),
         PRODQ_PARTITIONS_START="2025-12-01",
+        PRODQ_LOCK_DIR=str(root / "locks"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         # Dagster walks the asset graph in set order when it expands a backfill's targets; a fixed
         # hash seed makes that walk (and so this test) reproducible from run to run.
@@ -193,6 +212,7 @@ def dev_server(tmp_path) -> Server:
             start_new_session=True,
         )
     server = Server(port, proc, log, root)
+    server.env, server.prefix, server.s3 = env, prefix, s3_service
     try:
         deadline = time.time() + STARTUP_TIMEOUT
         while True:
@@ -217,25 +237,58 @@ def materializable_keys(server: Server) -> list[list[str]]:
     return sorted(n["assetKey"]["path"] for n in nodes if n["isMaterializable"])
 
 
-def check_day_outputs(out: Path, reports: Path, manifest: dict, day: str) -> None:
-    part = f"ingest_date={day}/part-0.parquet"
-    report = json.loads((reports / f"ingest_date={day}" / "validation_report.json").read_text())
-    alerts = json.loads((reports / f"ingest_date={day}" / "alerts.json").read_text())
-    assert alerts["ingest_date"] == day
-    expected = manifest["days"][day]["expected"]
+# Dataset folder -> the columns that order its rows (every output is compared row for row).
+DATASETS = {
+    **{f"clean/{e}": None for e in ENTITIES},
+    **{f"quarantine/{e}": None for e in ENTITIES},
+    "master/customers": None,
+    "metrics/daily_metrics": None,
+    "metrics/hourly_events": None,
+}
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([(name, "ascending") for name in table.column_names])
+
+
+def _read(fs: pafs.FileSystem, base: str, dataset: str, day: str) -> pa.Table:
+    return pq.read_table(f"{base}/{dataset}/ingest_date={day}/part-0.parquet", filesystem=fs)
+
+
+def _json(fs: pafs.FileSystem, path: str) -> dict:
+    with fs.open_input_stream(path) as handle:
+        return json.loads(handle.read())
+
+
+def _without_run(document: dict) -> dict:
+    return {k: v for k, v in document.items() if k not in ("run_id", "generated_at")}
+
+
+def assert_same_outputs(s3: pafs.FileSystem, s3_root: str, local_root: Path, day: str) -> None:
+    """Every dataset, the load statistics and both reports of ``day`` equal the local CLI run's."""
+    local = pafs.LocalFileSystem()
+    for dataset in DATASETS:
+        remote_rows = _sorted(_read(s3, f"{s3_root}/out", dataset, day))
+        local_rows = _sorted(_read(local, str(local_root / "out"), dataset, day))
+        assert remote_rows.num_rows > 0 or dataset.startswith("quarantine"), (dataset, day)
+        assert remote_rows.equals(local_rows), f"{dataset} {day}: object-store rows differ from the local CLI run"
     for entity in ENTITIES:
-        clean = pq.read_table(out / "clean" / entity / part).num_rows
-        quarantine = pq.read_table(out / "quarantine" / entity / part).num_rows
-        assert json.loads((out / "metrics" / "load_stats" / entity / part.replace("part-0.parquet", "stats.json")).read_text())["total"] >= 0
-        assert (clean, quarantine) == (report[entity]["clean"], report[entity]["quarantine"]), (day, entity)
-        assert (clean, quarantine) == (expected[entity]["clean"], expected[entity]["quarantine"]), (day, entity)
-    assert pq.read_table(out / "master" / "customers" / part).num_rows > 0
-    assert pq.read_table(out / "metrics" / "daily_metrics" / part).num_rows == 1
-    assert pq.read_table(out / "metrics" / "hourly_events" / part).num_rows == 24
+        stats = f"metrics/load_stats/{entity}/ingest_date={day}/stats.json"
+        assert _json(s3, f"{s3_root}/out/{stats}") == _json(local, str(local_root / "out" / stats))
+    for name in ("validation_report.json", "alerts.json"):
+        remote = _json(s3, f"{s3_root}/reports/ingest_date={day}/{name}")
+        mine = _json(local, str(local_root / "reports" / f"ingest_date={day}" / name))
+        assert _without_run(remote) == _without_run(mine), (name, day)
 
 
-def test_ui_partition_backfill_of_the_whole_chain(dev_server):
-    server = dev_server
+def object_listing(s3: pafs.FileSystem, base: str) -> list[str]:
+    """Every object under ``base``, relative to it."""
+    infos = s3.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    return sorted(i.path[len(base) + 1 :] for i in infos if i.type == pafs.FileType.File)
+
+
+def test_backfill_on_postgres_and_object_storage_matches_a_local_run(cluster):
+    server = cluster
     keys = materializable_keys(server)
     assert {k[-1] for k in keys} == EXPECTED_ASSETS, keys
     assert not [k for k in keys if k[-1].startswith("raw_")]
@@ -282,11 +335,84 @@ def test_ui_partition_backfill_of_the_whole_chain(dev_server):
     for item in backfill["assetBackfillData"]["assetBackfillStatuses"]:
         assert item["numPartitionsMaterialized"] == len(DAYS) and item["numPartitionsFailed"] == 0, item
 
-    root = server.root
-    out, reports = root / "out", root / "reports"
-    manifest = json.loads((root / "raw" / "manifest.json").read_text())
+    # Runs were launched as their own processes and recorded in PostgreSQL.
+    runs = server.graphql(RUNS)["runsOrError"]["results"]
+    assert runs and all(r["status"] == "SUCCESS" for r in runs), runs
+    partitions = {t["value"] for r in runs for t in r["tags"] if t["key"] == "dagster/partition"}
+    assert partitions == set(DAYS)
+
+    root, s3 = server.root, server.s3.filesystem()
+    s3_root = f"{server.s3.bucket}/{server.prefix}"
+    # The same days through the CLI on local folders, as the reference.
+    local = root / "local"
+    cli_env = {k: v for k, v in server.env.items() if not k.startswith("PRODQ_")}
+    cli_env["DAGSTER_HOME"] = str(root / "local_home")
+    cli = [sys.executable, "-m", "prodq_dagster", "--start", DAYS[0], "--end", DAYS[-1]]
+    done = subprocess.run(
+        cli + ["--data_dir", str(root / "raw"), "--out_dir", str(local / "out"), "--reports_dir", str(local / "reports")],
+        cwd=REPO_ROOT, env=cli_env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
     for day in DAYS:
-        check_day_outputs(out, reports, manifest, day)
-    # Nothing outside the three days was written.
-    assert sorted(p.name for p in reports.iterdir()) == [f"ingest_date={d}" for d in DAYS]
-    assert {p.parent.name for p in out.rglob("part-0.parquet")} == {f"ingest_date={d}" for d in DAYS}
+        assert_same_outputs(s3, s3_root, local, day)
+    before = object_listing(s3, f"{s3_root}/out")
+    # One partition file (or stats.json) per asset and day, nothing staged or stale.
+    assert not [k for k in before if k.startswith(".") or "/." in k], before
+    assert {k.rsplit("/", 2)[-2] for k in before if "ingest_date=" in k} == {f"ingest_date={d}" for d in DAYS}
+
+    # A rerun of one day through the CLI, straight on the object store and the PostgreSQL
+    # instance, replaces its partitions whole: same objects, same rows, nothing left over.
+    s3_env = {**server.env}
+    rerun = subprocess.run(
+        [sys.executable, "-m", "prodq_dagster", "--date", DAYS[1],
+         "--data_dir", s3_env["PRODQ_RAW_DIR"], "--out_dir", s3_env["PRODQ_OUT_DIR"], "--reports_dir", s3_env["PRODQ_REPORTS_DIR"]],
+        cwd=REPO_ROOT, env=s3_env, capture_output=True, text=True, timeout=600,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert object_listing(s3, f"{s3_root}/out") == before
+    for day in DAYS:
+        assert_same_outputs(s3, s3_root, local, day)
+
+
+def test_sensor_sees_a_new_day_on_the_object_store(s3_service: S3Service, tmp_path, monkeypatch):
+    """The raw-folder sensor lists an s3:// raw root, requests the new day, and records its
+    arrival on the object-store output root."""
+    import dagster as dg
+
+    from prodq_dagster.core.arrivals import read_arrivals
+    from prodq_dagster.core.storage import open_store
+    from prodq_dagster.definitions import build_definitions
+    from prodq_dagster.sensors import RAW_SENSOR_NAME
+    from prodq_dagster.settings import ProdqSettings
+
+    for name, value in s3_service.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    prefix = f"sensor-{tmp_path.name}"
+    settings = ProdqSettings(
+        raw_dir=s3_service.uri(f"{prefix}/raw"),
+        out_dir=s3_service.uri(f"{prefix}/out"),
+        reports_dir=s3_service.uri(f"{prefix}/reports"),
+        partitions_start="2025-12-01",
+        lock_dir=str(tmp_path / "locks"),
+    )
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def(RAW_SENSOR_NAME)
+    raw = open_store(settings.raw_dir)
+    with dg.DagsterInstance.get() as instance:
+        def tick(cursor):
+            with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=defs.resources) as context:
+                result = sensor.evaluate_tick(context)
+            return [r.partition_key for r in result.run_requests or []], result.cursor
+
+        requested, cursor = tick(None)
+        assert requested == []
+        for prefix_name in ("customers_raw", "events_raw", "orders_raw"):
+            raw.write_bytes(f"ingest_date=2025-12-10/{prefix_name}.csv", b"id\n1\n")
+        requested, cursor = tick(cursor)
+        assert requested == ["2025-12-10"]
+        assert tick(cursor)[0] == []  # nothing changed: no second request
+        raw.write_bytes("ingest_date=2025-12-10/events_raw_2.csv", b"id\n2\n")
+        assert tick(cursor)[0] == ["2025-12-10"]  # a new file on the store: the day runs again
+    assert "2025-12-10" in read_arrivals(open_store(settings.out_dir))
