@@ -26,9 +26,9 @@ $(DAGSTER_HOME)/dagster.yaml:
 	cp dagster.yaml.template $@ 2>/dev/null || printf 'telemetry:\n  enabled: false\n' > $@
 
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python scripts/generate_data.py --out_dir $(DEMO_RAW) --start $(DEMO_START) --end $(DEMO_END) \
+	$(BIN)/prodq generate --out_dir $(DEMO_RAW) --start $(DEMO_START) --end $(DEMO_END) \
 		--customers 2000 --events 50000 --orders 5000 --partial-load-every 4 --low-volume-day $(DEMO_END)
-	$(BIN)/python -m prodq_dagster --data_dir $(DEMO_RAW) --out_dir data --start $(DEMO_START) --end $(DEMO_END)
+	$(BIN)/prodq run --data-dir $(DEMO_RAW) --out-dir data --start $(DEMO_START) --end $(DEMO_END)
 
 test: install
 	$(BIN)/python -m pytest -q -n 2
@@ -48,4 +48,4 @@ dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
 
 clean:
-	rm -rf data/raw data/clean data/quarantine data/metrics data/master data/.locks reports/ingest_date=* .pytest_cache
+	rm -rf data/raw data/clean data/quarantine data/metrics data/master data/.locks data/.staging data/.scratch reports/ingest_date=* reports/index.html reports/.staging .pytest_cache

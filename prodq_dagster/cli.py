@@ -1,12 +1,14 @@
-"""Command line: run the prodq asset graph for a day or a date range through Dagster.
+"""Command line: ``prodq`` (also ``python -m prodq_dagster``).
 
-    python -m prodq_dagster --data_dir data/raw --out_dir data --date 2025-12-10
-    python -m prodq_dagster --data_dir data/raw --out_dir data --start 2025-12-01 --end 2025-12-07
+    prodq run --data-dir data/raw --out-dir data --date 2025-12-10
+    prodq --data-dir data/raw --out-dir data --start 2025-12-01 --end 2025-12-07   (run is the default)
+    prodq report --out-dir data [--date D | --start D1 --end D2]   (rebuild the HTML reports)
+    prodq generate --out_dir data/raw --start 2025-12-01 --end 2025-12-07          (sample data)
 
-Each day is one run of the ``prodq_daily`` job on the Dagster instance in
-``$DAGSTER_HOME`` (default: ``.dagster_home`` in the project), so CLI runs show up
-in the UI. Exit codes: 0 success, 1 a run failed, 2 bad arguments (one line on stderr),
-3 an alert at or above the ``--fail-on`` severity fired.
+``run``: each day is one run of the ``prodq_daily`` job on the Dagster instance in
+``$DAGSTER_HOME`` (default: ``.dagster_home`` in the project), so CLI runs show up in the
+UI. Exit codes: 0 success, 1 a run failed, 2 bad arguments (one line on stderr), 3 an
+alert at or above the ``--fail-on`` severity fired.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import argparse
 import fcntl
 import os
 import sys
+import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from .console import FAILED, MISSING, NOT_RUN, DaySummary, Outputs, Reporter
 from .core.alerts import FAIL_ON_LEVELS
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_ALERTS = 0, 1, 2, 3
-NOT_RUN = "not run: an earlier day of the range failed (look-backs would be wrong)"
+COMMANDS = ("run", "report", "generate")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,22 +38,45 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m prodq_dagster", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data_dir", required=True, help="raw root holding ingest_date=YYYY-MM-DD/ folders (a folder or an s3:// URL)")
-    parser.add_argument("--out_dir", required=True, help="root of clean/, quarantine/, metrics/ (a folder or an s3:// URL)")
-    parser.add_argument("--reports_dir", help="root of the JSON reports (default: 'reports' beside a local out_dir; required with a URL)")
+def _paths(parser: argparse.ArgumentParser, data_dir: bool = True) -> None:
+    if data_dir:
+        parser.add_argument("--data-dir", "--data_dir", dest="data_dir", required=True,
+                            help="raw root holding ingest_date=YYYY-MM-DD/ folders (a folder or an s3:// URL)")  # fmt: skip
+    parser.add_argument("--out-dir", "--out_dir", dest="out_dir", required=True,
+                        help="root of clean/, quarantine/, master/, metrics/ (a folder or an s3:// URL)")  # fmt: skip
+    parser.add_argument("--reports-dir", "--reports_dir", dest="reports_dir",
+                        help="root of the reports (default: 'reports' beside a local out-dir; required with a URL)")  # fmt: skip
+
+
+def _days(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", help="one day, YYYY-MM-DD")
     parser.add_argument("--start", help="first day of an inclusive range")
     parser.add_argument("--end", help="last day of an inclusive range")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``run`` command (also what ``prodq`` without a command runs)."""
+    parser = _Parser(prog="prodq run", description="Run the prodq asset graph for a day or a date range through Dagster.")
+    _paths(parser)
+    _days(parser)
     parser.add_argument(
-        "--fail-on",
+        "--fail-on", "--fail_on",
         dest="fail_on",
         choices=FAIL_ON_LEVELS,
         default=os.environ.get("PRODQ_FAIL_ON") or "none",
         help="exit 3 when an alert of this severity or higher fired (default: PRODQ_FAIL_ON, else none)",
-    )
-    parser.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
+    )  # fmt: skip
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--quiet", action="store_true", help="print the verdict line only")
+    output.add_argument("--json", action="store_true", help="print one JSON document (days, totals, verdict) and nothing else")
+    parser.add_argument("--verbose", action="store_true", help="show Dagster's step logs and the skipped alerts")
+    return parser
+
+
+def build_report_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="prodq report", description="Rebuild the HTML reports (day pages and index) from existing outputs.")
+    _paths(parser, data_dir=False)
+    _days(parser)
     return parser
 
 
@@ -63,6 +90,7 @@ def _parse_day(text: str, flag: str) -> date:
 
 
 def resolve_days(args: argparse.Namespace, today: date) -> list[date]:
+    """The requested days (``--date`` or ``--start``/``--end``), none in the future."""
     if args.date and (args.start or args.end):
         raise UsageError("give either --date or --start/--end, not both")
     if args.date:
@@ -104,22 +132,22 @@ def prepare(args: argparse.Namespace, today: date) -> tuple[list[date], list[dat
 
     days = resolve_days(args, today)
     if is_url(args.out_dir) and not args.reports_dir:
-        raise UsageError("--reports_dir is required when --out_dir is a URL")
+        raise UsageError("--reports-dir is required when --out-dir is a URL")
     try:
         raw = open_store(args.data_dir)
         if not raw.is_dir():
-            raise UsageError(f"--data_dir {args.data_dir} does not exist or is not a directory")
+            raise UsageError(f"--data-dir {args.data_dir} does not exist or is not a directory")
         folders = {e.name for e in raw.listdir() if e.is_dir}
     except StorageError as exc:
-        raise UsageError(f"--data_dir: {exc}") from None
+        raise UsageError(f"--data-dir: {exc}") from None
     present = [d for d in days if day_folder(d) in folders]
     if not present:
         raise UsageError(f"no ingest_date=YYYY-MM-DD folder under {args.data_dir} for {days[0]}..{days[-1]}")
     if args.fail_on not in FAIL_ON_LEVELS:
         raise UsageError(f"--fail-on / PRODQ_FAIL_ON {args.fail_on!r} must be one of {', '.join(FAIL_ON_LEVELS)}")
-    _check_writable(args.out_dir, "--out_dir")
-    _check_writable(reports_dir(args), "--reports_dir")
-    for flag, location in (("--out_dir", args.out_dir), ("--reports_dir", reports_dir(args))):
+    _check_writable(args.out_dir, "--out-dir")
+    _check_writable(reports_dir(args), "--reports-dir")
+    for flag, location in (("--out-dir", args.out_dir), ("--reports-dir", reports_dir(args))):
         try:
             open_store(location)
         except StorageError as exc:
@@ -222,53 +250,53 @@ def failure_message(error) -> str:
     return line
 
 
-def summarize_day(storage, day: date) -> str:
-    from .assets.reports import ALERTS_FILE, REPORT_FILE
+def summarize_day(storage, day: date, seconds: float) -> DaySummary:
+    from .reporting import ALERTS_FILE, REPORT_FILE
 
-    report = storage.read_report(day, REPORT_FILE)
-    alerts = storage.read_report(day, ALERTS_FILE)
-    lines = [f"{day}  run {report['run_id'][:8]}"]
-    for name in ("customers", "events", "orders"):
-        s = report[name]
-        top = ", ".join(f"{code}={n}" for code, n in sorted(s["by_reason"].items(), key=lambda kv: -kv[1])[:3])
-        feed = "" if s["feed_present"] else "  (no file)"
-        lines.append(
-            f"  {name:<10} in={s['total']:<9} clean={s['clean']:<9} quarantined={s['quarantine']:<8} "
-            f"dropped_dupes={s['dropped_duplicates']:<6} top: {top or '-'}{feed}"
-        )
-    if report.get("unmatched_files"):
-        lines.append(f"  unmatched files (no feed takes them): {', '.join(report['unmatched_files'])}")
-    if alerts["alerts"]:
-        for alert in alerts["alerts"]:
-            lines.append(f"  ALERT {alert['type']} ({alert['severity']}): {alert['message']}")
-    else:
-        lines.append("  alerts: none")
-    for skipped in alerts["skipped"]:
-        lines.append(f"  skipped {skipped['type']}: {skipped['reason']}")
-    return "\n".join(lines)
+    return DaySummary.from_documents(day, seconds, storage.read_report(day, REPORT_FILE), storage.read_report(day, ALERTS_FILE))
 
 
 def main(argv: list[str] | None = None) -> int:
-    today = datetime.now(timezone.utc).date()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else "run"
+    rest = argv[1:] if argv and argv[0] in COMMANDS else argv
+    if command == "generate":
+        from .generate import main as generate_main
+
+        return generate_main(rest)
     try:
-        args = build_parser().parse_args(argv)
-        days, missing = prepare(args, today)
-        catch_up = customers_to_catch_up(args, days[0])
-        configure_environment(args, min([days[0], *catch_up]))
+        if command == "report":
+            return report_command(build_report_parser().parse_args(rest))
+        return run_command(build_parser().parse_args(rest))
     except UsageError as exc:
         print(f"prodq: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def run_command(args: argparse.Namespace) -> int:
+    today = datetime.now(timezone.utc).date()
+    days, missing = prepare(args, today)
+    catch_up = customers_to_catch_up(args, days[0])
+    configure_environment(args, min([days[0], *catch_up]))
 
     import dagster as dg
 
     from .definitions import build_definitions
     from .jobs import DAILY_JOB_NAME
+    from .reporting import index_location
     from .resources import ProdqStorage
     from .settings import ProdqSettings
 
     storage = ProdqStorage(settings=ProdqSettings.from_env())
     job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
-    outcomes: dict[date, tuple[bool, list[str]]] = {}
+    requested = sorted([*days, *missing])
+    reporter = Reporter(len(requested), "json" if args.json else "quiet" if args.quiet else "text", args.verbose)
+    summaries: list[DaySummary] = []
+
+    def finish(code: int) -> int:
+        reporter.close(summaries, Outputs(storage.out.display(), storage.reports.display(), index_location(storage)), code)
+        return code
+
     # Two CLIs starting on a fresh DAGSTER_HOME would race to create the SQLite schema.
     with open(Path(os.environ["DAGSTER_HOME"]) / ".prodq-init.lock", "w") as init_lock:
         fcntl.flock(init_lock, fcntl.LOCK_EX)
@@ -276,54 +304,78 @@ def main(argv: list[str] | None = None) -> int:
         fcntl.flock(init_lock, fcntl.LOCK_UN)
     with instance:
         if catch_up:
-            print(
+            reporter.note(
                 f"catching up the customer master: customers of {len(catch_up)} earlier day(s) were never processed "
-                f"({catch_up[0]}..{catch_up[-1]}); running their customers first",
-                flush=True,
+                f"({catch_up[0]}..{catch_up[-1]}); running their customers first"
             )
             for day in catch_up:
                 ok, errors = run_day(job, instance, storage, day, args.verbose, selection=CUSTOMERS_ONLY)
                 if not ok:
-                    print(f"{day}  customers catch-up FAILED", flush=True)
                     for error in errors:
-                        print(f"  {day}: {error}", file=sys.stderr, flush=True)
-                    for requested in days:
-                        print(f"{requested}  not run: the customers of {day} could not be processed (the master would lack them)", flush=True)
-                    return EXIT_RUN_FAILED
+                        print(f"prodq: {day} customers catch-up failed: {error}", file=sys.stderr, flush=True)
+                    reason = f"the customers of {day} could not be processed (the master would lack them)"
+                    for requested_day in requested:
+                        summaries.append(DaySummary(requested_day, NOT_RUN, errors=[reason]))
+                        reporter.finished(summaries[-1])
+                    return finish(EXIT_RUN_FAILED)
         # Day after day, in the order a backfill runs them: a day's customer master and alert
         # baselines read the days before it. Once a day fails, the later days are not run.
-        for day in days:
-            if any(not ok for ok, _ in outcomes.values()):
-                outcomes[day] = (False, [NOT_RUN])
-                continue
-            outcomes[day] = run_day(job, instance, storage, day, args.verbose)
-    failed = False
-    for day in days:
-        ok, errors = outcomes[day]
-        if ok:
-            print(summarize_day(storage, day), flush=True)
-        elif errors == [NOT_RUN]:
-            failed = True
-            print(f"{day}  {NOT_RUN}", flush=True)
-        else:
-            failed = True
-            print(f"{day}  FAILED", flush=True)
-            for error in errors:
-                print(f"  {day}: {error}", file=sys.stderr, flush=True)
-    for day in missing:
-        print(f"{day}  no raw folder: skipped (missing day)")
-    if failed:
-        return EXIT_RUN_FAILED
-    gated = alerts_at_or_above(storage, [d for d in days if outcomes[d][0]], args.fail_on)
+        for day in requested:
+            if day in missing:
+                summary = DaySummary(day, MISSING)
+            elif any(s.status in (FAILED, NOT_RUN) for s in summaries):
+                summary = DaySummary(day, NOT_RUN, errors=["an earlier day of the range failed (look-backs would be wrong)"])
+            else:
+                reporter.starting(day)
+                started = time.monotonic()
+                ok, errors = run_day(job, instance, storage, day, args.verbose)
+                seconds = time.monotonic() - started
+                if ok:
+                    summary = summarize_day(storage, day, seconds)
+                else:
+                    summary = DaySummary(day, FAILED, seconds, errors=errors)
+                    for error in errors:
+                        print(f"prodq: {day}: {error}", file=sys.stderr, flush=True)
+            summaries.append(summary)
+            reporter.finished(summary)
+    if any(s.status in (FAILED, NOT_RUN) for s in summaries):
+        return finish(EXIT_RUN_FAILED)
+    gated = alerts_at_or_above(storage, [s.day for s in summaries if s.status != MISSING], args.fail_on)
     if gated:
-        print(f"--fail-on {args.fail_on}: alerts at or above {args.fail_on} on {', '.join(str(d) for d in gated)}", file=sys.stderr)
-        return EXIT_ALERTS
+        print(f"prodq: --fail-on {args.fail_on}: alerts at or above {args.fail_on} on {', '.join(str(d) for d in gated)}", file=sys.stderr)
+        return finish(EXIT_ALERTS)
+    return finish(EXIT_OK)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Rebuild the HTML pages of the requested days (default: every day with a report) and the index."""
+    from .core.storage import StorageError, open_store
+    from .reporting import report_days, write_day_html, write_index_html
+    from .resources import ProdqStorage
+    from .settings import ProdqSettings
+
+    try:
+        open_store(args.out_dir)
+        settings = ProdqSettings(out_dir=_absolute(args.out_dir), reports_dir=_absolute(reports_dir(args)))
+        storage = ProdqStorage(settings=settings)
+        available = report_days(storage)
+    except StorageError as exc:
+        raise UsageError(str(exc)) from None
+    if args.date or args.start or args.end:
+        days = [d for d in resolve_days(args, datetime.now(timezone.utc).date()) if d in available]
+    else:
+        days = available
+    if not days:
+        raise UsageError(f"no validation_report.json under {storage.reports.display()} for the requested days")
+    for day in days:
+        print(write_day_html(storage, day), flush=True)
+    print(write_index_html(storage), flush=True)
     return EXIT_OK
 
 
 def alerts_at_or_above(storage, days: list[date], level: str) -> list[date]:
     """The days whose alerts include one of severity ``level`` or higher (none for ``none``)."""
-    from .assets.reports import ALERTS_FILE
+    from .reporting import ALERTS_FILE
     from .core.alerts import SEVERITY_RANK, worst_severity
 
     if level == "none":

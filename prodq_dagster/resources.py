@@ -90,6 +90,10 @@ class ProdqStorage(dg.ConfigurableResource):
         found = {day: self.out.read_table(self._file(asset, day), columns=columns) for day in days if day in written}
         return {day: table for day, table in found.items() if table is not None}
 
+    def head(self, asset: str, day: date | str, rows: int) -> pa.Table | None:
+        """The first ``rows`` rows of a partition (None when it has not been written)."""
+        return self.out.read_head(self._file(asset, day), rows)
+
     def read_stats(self, entity: str, day: date | str) -> EntityStats:
         data = self.out.read_json(self._file(f"load_stats_{entity}", day))
         if data is None:
@@ -103,6 +107,9 @@ class ProdqStorage(dg.ConfigurableResource):
 
     def write_report(self, day: date | str, name: str, document: dict) -> str:
         return self.reports.write_json(f"{DAY_PREFIX}{day}/{name}", document)
+
+    def write_report_bytes(self, day: date | str, name: str, data: bytes) -> str:
+        return self.reports.write_bytes(f"{DAY_PREFIX}{day}/{name}", data)
 
     def read_report(self, day: date | str, name: str) -> dict | None:
         return self.reports.read_json(f"{DAY_PREFIX}{day}/{name}")

@@ -32,7 +32,7 @@ class ProdqSettings(dg.ConfigurableResource):
 
     raw_dir: str = Field(default="data/raw", description="Raw root holding ingest_date=YYYY-MM-DD/ folders: a local folder or an s3:// URL.")
     out_dir: str = Field(default="data", description="Root of clean/, quarantine/, master/ and metrics/: a local folder or an s3:// URL.")
-    reports_dir: str = Field(default="reports", description="Root of the per-day JSON reports: a local folder or an s3:// URL.")
+    reports_dir: str = Field(default="reports", description="Root of the per-day reports (JSON and HTML) and index.html: a local folder or an s3:// URL.")
     partitions_start: str = Field(default="2025-01-01", description="First daily partition (YYYY-MM-DD).")
     hourly_max_empty_hours: int = Field(default=4, description="hourly_coverage: alert when more UTC hours than this have no clean events.")
     volume_drop_ratio: float = Field(default=0.5, description="volume_drop: alert when clean events fall more than this fraction below the baseline median.")

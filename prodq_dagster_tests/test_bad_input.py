@@ -780,7 +780,7 @@ def test_cli_range_with_some_days_missing_runs_the_others(tmp_path, raw_day):
     assert all("missing" in ln or "no raw folder" in ln for ln in missing_lines), missing_lines
     assert sorted(p.name for p in (out / "clean" / "events").iterdir()) == [f"ingest_date={D}"]
     # (hidden names such as .staging/ are the store's own, not reports)
-    assert sorted(p.name for p in reports.iterdir() if not p.name.startswith(".")) == [f"ingest_date={D}"]
+    assert sorted(p.name for p in reports.iterdir() if not p.name.startswith(".")) == ["index.html", f"ingest_date={D}"]
     assert [p for p in reports.rglob("*") if p.is_file() and p.parent.name.startswith(".")] == []
     report = json.loads((reports / f"ingest_date={D}" / "validation_report.json").read_text())
     for entity in ENTITIES:

@@ -61,9 +61,9 @@ def test_cli_range_matches_the_manifest(tmp_path, dagster_home):
     proc = run_cli(["--data_dir", raw, "--out_dir", out, "--start", D1, "--end", D3], dagster_home)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    for day in (D1, D2, D3):
-        summary = [line for line in lines if line.startswith(day)]
-        assert len(summary) == 1 and "FAILED" not in summary[0], proc.stdout
+    for position, day in enumerate((D1, D2, D3), start=1):
+        summary = [line for line in lines if line.startswith(f"[{position}/3] {day}  ok")]
+        assert len(summary) == 1, proc.stdout
 
     # One run of the whole chain per day, run day after day (a day's look-backs read the days before it).
     with dg.DagsterInstance.get() as instance:
@@ -143,7 +143,7 @@ def test_range_with_missing_day_folders_processes_the_others(tmp_path, dagster_h
     )
     assert proc.returncode == 0, proc.stderr
     mentions = [line for line in proc.stdout.splitlines() if D2 in line]
-    assert mentions and any("missing" in line.lower() for line in mentions), proc.stdout
+    assert mentions and any("no raw folder" in line for line in mentions), proc.stdout
     for day in (D1, D3):
         assert (reports / f"ingest_date={day}" / "validation_report.json").is_file()
         assert _part(out, "clean", "events", day=day).is_file()
@@ -166,8 +166,9 @@ def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home):
         dagster_home,
     )
     assert result.returncode == 1, result.stderr
-    assert "2025-12-02  FAILED" in result.stdout
-    assert "2025-12-03  not run: an earlier day of the range failed" in result.stdout
+    assert "[2/3] 2025-12-02  failed" in result.stdout
+    assert "[3/3] 2025-12-03  not run: an earlier day of the range failed" in result.stdout
+    assert "Done: 3 days, 1 ok, 2 failed" in result.stdout
     assert "events_raw.csv.gz" in result.stderr and "Traceback" not in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "reports" / "ingest_date=2025-12-01" / "alerts.json").exists()

@@ -94,7 +94,7 @@ def test_two_cli_processes_for_the_same_day(tmp_path, dagster_home):
     results = [finish(p) for p in procs]
     for code, out, err in results:
         assert code == 0, f"exit {code}\nstdout:\n{out}\nstderr:\n{err}"
-        assert out.startswith(f"{DAY}  run "), out
+        assert out.startswith(f"[1/1] {DAY}  ok"), out
 
     out_dir, reports = work / "out", work / "reports"
     report = json.loads((reports / f"ingest_date={DAY}" / "validation_report.json").read_text())

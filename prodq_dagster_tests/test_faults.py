@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import os
 import shutil
 import signal
@@ -174,6 +175,9 @@ def staged_complete(out: Path, dataset: str) -> list[Path]:
     return found
 
 
+RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def snapshot(out: Path, reports: Path) -> dict[str, object]:
     """Every visible output: Parquet as Arrow tables, JSON without the run id."""
     snap: dict[str, object] = {}
@@ -184,6 +188,9 @@ def snapshot(out: Path, reports: Path) -> dict[str, object]:
         assert path.name == "part-0.parquet", f"stray visible file {path}"
         snap[f"out/{path.relative_to(out)}"] = pq.read_table(path)
     for path in visible_files(reports):
+        if path.suffix == ".html":  # the HTML report, the run id masked
+            snap[f"reports/{path.relative_to(reports)}"] = RUN_ID.sub("RUN", path.read_text(encoding="utf-8"))
+            continue
         document = json.loads(path.read_text(encoding="utf-8"))
         document.pop("run_id", None)
         snap[f"reports/{path.relative_to(reports)}"] = document

@@ -459,7 +459,7 @@ def test_cli_unwritable_reports_dir_creates_nothing(tmp_path, dagster_home):
     _raw_day(tmp_path / "raw")
     (tmp_path / "a_file").write_text("x")
     proc = run_cli(["--data_dir", tmp_path / "raw", "--out_dir", tmp_path / "new_out", "--reports_dir", tmp_path / "a_file" / "r", "--date", D], dagster_home)
-    assert proc.returncode == 2 and proc.stderr.startswith("prodq: error: --reports_dir")
+    assert proc.returncode == 2 and proc.stderr.startswith("prodq: error: --reports-dir")
     assert not (tmp_path / "new_out").exists()
 
 

@@ -45,7 +45,7 @@ EXPECTED_ASSETS = {
     "clean_customers", "quarantine_customers", "load_stats_customers",
     "clean_events", "quarantine_events", "load_stats_events",
     "clean_orders", "quarantine_orders", "load_stats_orders",
-    "customer_master", "daily_metrics", "hourly_events", "validation_report", "alerts",
+    "customer_master", "daily_metrics", "hourly_events", "validation_report", "alerts", "html_report",
 }
 
 LAUNCH_BACKFILL = """

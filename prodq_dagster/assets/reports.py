@@ -1,6 +1,6 @@
-"""The per-day JSON documents: validation_report.json and alerts.json."""
+"""The per-day reports: validation_report.json, alerts.json and the HTML report with its index."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import dagster as dg
 import pyarrow as pa
@@ -14,36 +14,10 @@ from ..core.privacy import mask_email_text
 from ..core.reader import day_folder, unmatched_files
 from ..core.report import validation_report as build_report
 from ..core.stats import EntityStats
+from ..reporting import ALERTS_FILE, REPORT_FILE, prior_days, write_day_html, write_index_html
 from ..resources import ProdqStorage, parse_partition_key
 from .groups import REPORTS_GROUP
 from .metrics import load_stats_ins
-
-REPORT_FILE = "validation_report.json"
-ALERTS_FILE = "alerts.json"
-
-
-def prior_days(storage: ProdqStorage, day, lookback_days: int) -> list[core_alerts.PriorDay]:
-    """The history of the days before ``day`` that have daily metrics (and whether they alerted)."""
-    days = [day - timedelta(days=i) for i in range(lookback_days, 0, -1)]
-    entities = list(core_contract.ENTITIES)
-    columns = ["events_clean"] + [f"{e}_feed_present" for e in entities] + [f"{e}_quarantine_rate" for e in entities]
-    found = storage.read_days("daily_metrics", days, columns=columns)
-    prior = []
-    for d, table in found.items():
-        row = table.to_pylist()[0]
-        document = storage.read_report(d, ALERTS_FILE)
-        prior.append(
-            core_alerts.PriorDay(
-                d,
-                bool(row["events_feed_present"]),
-                int(row["events_clean"]),
-                feed_present={e: bool(row[f"{e}_feed_present"]) for e in entities},
-                quarantine_rate={e: float(row[f"{e}_quarantine_rate"]) for e in entities},
-                quarantine_alerted=core_alerts.quarantine_alerted(document) if document is not None else {},
-            )
-        )
-    return prior
-
 
 def build_report_assets(partitions_def: dg.PartitionsDefinition, version: str, fail_on: str) -> list[dg.AssetsDefinition]:
     @dg.asset(
@@ -151,4 +125,26 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition, version: str, f
         )
         yield from checks.alert_check_results("alerts", document, fail_on)
 
-    return [validation_report, alerts]
+    @dg.asset(
+        name="html_report",
+        partitions_def=partitions_def,
+        group_name=REPORTS_GROUP,
+        code_version=version,
+        deps=["validation_report", "alerts", "hourly_events", "daily_metrics", *(f"quarantine_{e}" for e in core_contract.ENTITIES)],
+        kinds={"html"},
+    )
+    def html_report(context: dg.AssetExecutionContext, prodq_storage: ProdqStorage) -> dg.MaterializeResult:
+        """`reports/ingest_date=D/report.html` and `reports/index.html`: one self-contained page per day
+        (row accounting with rates, reasons and their top combinations, unknown category values, the
+        24-hour coverage strip, volume against the trailing median, the alerts, a masked sample of
+        quarantined rows) and an index of every day with its status and trend charts (clean volume
+        against its baseline, quarantine rate per entity, p95 of duration and amount). Open them in
+        a browser; no server or network is needed."""
+        day = parse_partition_key(context.partition_key)
+        page = write_day_html(prodq_storage, day)
+        index = write_index_html(prodq_storage)
+        return dg.MaterializeResult(
+            metadata={"path": dg.MetadataValue.path(page), "index": dg.MetadataValue.path(index)}
+        )
+
+    return [validation_report, alerts, html_report]

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from .contract import MAX_DURATION_MS
 from .normalize import MONEY_TYPE
+from .outputs import COLUMN_DESCRIPTIONS
 from .privacy import mask_email_text
 from .vocab import Vocabularies, Vocabulary
 
@@ -75,6 +76,14 @@ def clean_contracts(vocab: Vocabularies) -> dict[str, pa_schema.DataFrameSchema]
 
 
 def _build_contracts(vocab: Vocabularies) -> dict[str, pa_schema.DataFrameSchema]:
+    contracts = _contracts_without_descriptions(vocab)
+    return {
+        name: schema.update_columns({column: {"description": text} for column, text in COLUMN_DESCRIPTIONS[name].items()})
+        for name, schema in contracts.items()
+    }
+
+
+def _contracts_without_descriptions(vocab: Vocabularies) -> dict[str, pa_schema.DataFrameSchema]:
     return {
         "customers": pa_schema.DataFrameSchema(
             {

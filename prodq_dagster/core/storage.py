@@ -277,6 +277,18 @@ class Store:
                 return None
             raise StorageError(f"cannot read the partition file {self.display(rel)} (damaged, or not written by prodq): {exc}") from None
 
+    def read_head(self, rel: str, rows: int) -> pa.Table | None:
+        """The first ``rows`` rows of a Parquet file (reading only the batches they are in), or None."""
+        try:
+            with self.fs.open_input_file(self.path(rel)) as handle:
+                batches = pq.ParquetFile(handle).iter_batches(batch_size=rows)
+                first = next(batches, None)
+                return pa.Table.from_batches([first]) if first is not None else None
+        except FileNotFoundError:
+            return None
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise StorageError(f"cannot read the partition file {self.display(rel)} (damaged, or not written by prodq): {exc}") from None
+
     def written_days(self, dataset: str, name: str = PART_FILE) -> list[date]:
         """The days that have a file ``name`` in their partition folder of ``dataset``, sorted
         (one recursive listing: on an object store, one request per thousand files)."""
