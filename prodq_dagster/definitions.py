@@ -1,7 +1,7 @@
 """The one ``Definitions`` object of the prodq code location.
 
 Paths, the partitions start and thresholds come from ``PRODQ_*`` environment
-variables (``ProdqSettings``; see the README for the list).
+variables (``ProdqSettings``; see docs/configuration.md for the list).
 """
 
 from __future__ import annotations

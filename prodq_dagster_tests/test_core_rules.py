@@ -1,4 +1,4 @@
-"""Reject rules (DESIGN.md §2): each row breaks exactly one rule and carries exactly that code.
+"""Reject rules (docs/contract.md): each row breaks exactly one rule and carries exactly that code.
 
 Plus multi-code ordering and over-rejection (warn-level gaps keep the row clean).
 """

@@ -53,13 +53,10 @@ def _tag_limits(limits) -> set[tuple]:
 
 
 def _settings_named_in_readme() -> set[str]:
-    """PRODQ_* variables of the README's settings table (rows whose first cell is `PRODQ_...`).
+    """PRODQ_* variables prodq knows: one per field of its settings class."""
+    from prodq_dagster.settings import ENV_PREFIX, ProdqSettings
 
-    The README's configuration table is the list of settings prodq knows for now; the check
-    reads the names from it.
-    """
-    text = (REPO_ROOT / "README.md").read_text()
-    names = set(re.findall(r"^\|\s*`(PRODQ_[A-Z_]+)`\s*\|", text, flags=re.MULTILINE))
+    names = {ENV_PREFIX + name.upper() for name in ProdqSettings.model_fields}
     assert {"PRODQ_RAW_DIR", "PRODQ_OUT_DIR", "PRODQ_REPORTS_DIR", "PRODQ_PARTITIONS_START"} <= names, names
     return names
 

@@ -6,7 +6,7 @@ CR mixes, blank and whitespace lines (before the header too), a BOM, stray latin
 long multi-line values read in tiny blocks, extra and repeated header columns. Each file
 goes through ``stream_entity`` (what the assets call) with tiny read blocks and dedupe
 buckets, and is compared with an oracle written here, in plain Python, from the grammar
-the README states: physical lines, the pairing of lines with an odd quote count, RFC 4180
+docs/contract.md states: physical lines, the pairing of lines with an odd quote count, RFC 4180
 fields checked character by character, blank lines skipped. Python's ``csv`` module
 cross-checks the oracle's fields.
 

@@ -78,9 +78,9 @@ def dagster_env(home: Path) -> dict:
 def run_by_turns(commands: dict, repeat: int) -> dict:
     """``{name: (cmd, env)}`` -> ``{name: (median wall s, largest peak RSS MB, every wall s)}`` over ``repeat`` rounds.
 
-    This machine's speed drifts by 20-30% from one minute to the next (and, in some hours,
-    by 2x): one run per measurement can move a ratio by a whole unit, so each one is the
-    median of several, and the commands take turns round by round, so a drift hits all alike.
+    A shared machine's speed drifts from one minute to the next: one run per measurement
+    can move a ratio a long way, so each one is the median of several, and the commands
+    take turns round by round, so a drift hits all alike.
     """
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(repeat):

@@ -1,4 +1,4 @@
-"""The raw data contract: entities, their columns, keys and null markers (DESIGN.md §1)."""
+"""The raw data contract: entities, their columns, keys and null markers."""
 
 from __future__ import annotations
 

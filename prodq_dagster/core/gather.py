@@ -1,11 +1,11 @@
 """Put the rows of a table in a given order: pyarrow's ``take``, with text gathered as string views.
 
 Putting a bucket's clean rows in key order is a random gather. For a string column
-pyarrow's take reads two offsets and then the bytes of every value at random places,
-about 80-95 ms per 900k ids here. Cast to ``string_view``, each value is one 16-byte
+pyarrow's take reads two offsets and then the bytes of every value at random places.
+Cast to ``string_view``, each value is one 16-byte
 view that holds a string of up to 12 bytes inline (ids, codes) and points into the
 original bytes otherwise; the views are gathered as fixed-size values, one random read
-per row, and cast back to ``string`` in one sequential pass: 40-50 ms for the same ids.
+per row, and cast back to ``string`` in one sequential pass.
 pyarrow has no take for ``string_view`` itself, so the views are gathered as
 ``fixed_size_binary(16)`` over the same buffers. Rows that are already in order take
 pyarrow's path.
@@ -44,6 +44,6 @@ def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
     indices = pa.array(rows)
     if bool(np.all(rows[1:] > rows[:-1])):
         # Rows already in order (a file sorted by key) are read sequentially, where the
-        # views' extra passes cost more than they save (46-52 ms against 38-42 ms).
+        # views' extra passes cost more than they save.
         return table.take(indices)
     return pa.table([_take_column(column, indices) for column in table.columns], schema=table.schema)

@@ -1,13 +1,13 @@
-"""Sort order of primary keys: the same indices as pyarrow's stable sort, several times faster for ids.
+"""Sort order of primary keys: the same indices as pyarrow's stable sort, computed on integers.
 
-Sorting a million string ids with ``pyarrow.compute.array_sort_indices`` costs
-0.6-1 s here, the largest single step of processing a bucket. Ids are short and
+Sorting string ids with ``pyarrow.compute.array_sort_indices`` compares strings, and it is
+the largest single step of processing a bucket. Ids are short and
 regular (``E0001434813``, zero-padded numbers, fixed-format codes, plus the odd
 ``N/A``): their bytes, right-padded with NUL to the widest id, form an
 ``n x width`` matrix; each byte column is replaced by the rank of its byte among
 the values that column takes, and the ranks (with the byte length last) pack into
 one integer per id that orders like the id. numpy sorts those integers, tagged
-with the row number so that the plain sort is stable, in a fraction of the time.
+with the row number so that the plain sort is stable, without comparing strings.
 The result is exactly pyarrow's order (byte-wise, stable, nulls last in input
 order); ids that do not pack into 64 bits, are wider than 24 bytes, or are
 non-ASCII of mixed widths take pyarrow's sort.
@@ -81,7 +81,7 @@ def _packed_order(key: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(key, kind="stable").astype(np.uint64)
         return order, key[order]
     # Keys made unique by the row number in their low bits: a plain sort of the
-    # integers is the stable order, and much faster than a stable argsort.
+    # integers is the stable order, and cheaper than a stable argsort.
     tagged = (key << np.uint64(index_bits)) | np.arange(len(key), dtype=np.uint64)
     tagged.sort()
     return tagged & np.uint64((1 << index_bits) - 1), tagged >> np.uint64(index_bits)

@@ -90,8 +90,7 @@ class _DistinctValues:
 class EventSummary:
     """What the metrics need from a day's clean events, gathered batch by batch.
 
-    Batches keep the arrays small (they stay in cache; one pass over whole 10M-row
-    columns was several times slower), and text columns may be dictionary-encoded
+    Batches keep the arrays small (they stay in the CPU cache), and text columns may be dictionary-encoded
     as Parquet stores them, so counting and distinct ids never touch a string per row.
     """
 

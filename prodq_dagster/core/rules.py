@@ -2,7 +2,7 @@
 
 The order of ``CATALOGUE`` is the order in which codes appear inside a row's
 ``reject_reason`` / ``warn_reason`` (``malformed_row`` first, ``duplicate_<id>`` last).
-The README's catalogue table is this list. The checks themselves live in
+The catalogue table of docs/contract.md is generated from this list. The checks themselves live in
 ``evaluate.py``, one masked expression per code.
 """
 
