@@ -17,6 +17,7 @@ import argparse
 import fcntl
 import os
 import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -121,8 +122,20 @@ def _check_writable(location: str, flag: str) -> None:
         probe = probe.parent
     if not probe.is_dir():
         raise UsageError(f"{flag} {path} is not a folder ({probe} is a file)")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {path} is not writable ({probe} is not writable)")
+    try:  # os.access says yes for root everywhere; a folder made and removed at once is the real test
+        os.rmdir(tempfile.mkdtemp(prefix=".prodq-probe-", dir=probe))
+    except OSError as exc:
+        raise UsageError(f"{flag} {path} is not writable ({probe}: {exc.strerror or exc})") from None
+
+
+def _inside(location: str, root: str) -> bool:
+    """``location`` is ``root`` or under it (local paths resolved, URLs compared as text)."""
+    from .core.storage import is_url
+
+    if is_url(location) or is_url(root):
+        return location.rstrip("/") == root.rstrip("/") or location.startswith(root.rstrip("/") + "/")
+    here, there = Path(location).resolve(), Path(root).resolve()
+    return here == there or there in here.parents
 
 
 def prepare(args: argparse.Namespace, today: date) -> tuple[list[date], list[date]]:
@@ -145,6 +158,9 @@ def prepare(args: argparse.Namespace, today: date) -> tuple[list[date], list[dat
         raise UsageError(f"no ingest_date=YYYY-MM-DD folder under {args.data_dir} for {days[0]}..{days[-1]}")
     if args.fail_on not in FAIL_ON_LEVELS:
         raise UsageError(f"--fail-on / PRODQ_FAIL_ON {args.fail_on!r} must be one of {', '.join(FAIL_ON_LEVELS)}")
+    for flag, location in (("--out-dir", args.out_dir), ("--reports-dir", reports_dir(args))):
+        if _inside(location, args.data_dir):
+            raise UsageError(f"{flag} {location} is inside --data-dir {args.data_dir}: outputs would mix with the raw feeds")
     _check_writable(args.out_dir, "--out-dir")
     _check_writable(reports_dir(args), "--reports-dir")
     for flag, location in (("--out-dir", args.out_dir), ("--reports-dir", reports_dir(args))):
@@ -207,6 +223,10 @@ def configure_environment(args: argparse.Namespace, first_day: date) -> None:
     except OSError as exc:
         raise UsageError(f"DAGSTER_HOME {home} cannot be created: {exc.strerror or exc}") from None
     os.environ["DAGSTER_HOME"] = str(home.resolve())
+    from .core.storage import is_url
+
+    if is_url(args.out_dir):  # an object-store root keeps its partition locks in a local folder
+        _check_writable(settings.local_lock_dir(), "PRODQ_LOCK_DIR")
 
 
 CUSTOMERS_ONLY = ("clean_customers", "quarantine_customers", "load_stats_customers")
@@ -349,11 +369,13 @@ def run_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     """Rebuild the HTML pages of the requested days (default: every day with a report) and the index."""
-    from .core.storage import StorageError, open_store
+    from .core.storage import StorageError, is_url, open_store
     from .reporting import report_days, write_day_html, write_index_html
-    from .resources import ProdqStorage
+    from .resources import MissingPartitionError, ProdqStorage
     from .settings import ProdqSettings
 
+    if is_url(args.out_dir) and not args.reports_dir:
+        raise UsageError("--reports-dir is required when --out-dir is a URL")
     try:
         open_store(args.out_dir)
         settings = ProdqSettings(out_dir=_absolute(args.out_dir), reports_dir=_absolute(reports_dir(args)))
@@ -367,10 +389,15 @@ def report_command(args: argparse.Namespace) -> int:
         days = available
     if not days:
         raise UsageError(f"no validation_report.json under {storage.reports.display()} for the requested days")
+    code = EXIT_OK
     for day in days:
-        print(write_day_html(storage, day), flush=True)
+        try:
+            print(write_day_html(storage, day), flush=True)
+        except (MissingPartitionError, StorageError) as exc:
+            print(f"prodq: {day}: no HTML report: {exc}", file=sys.stderr, flush=True)
+            code = EXIT_RUN_FAILED
     print(write_index_html(storage), flush=True)
-    return EXIT_OK
+    return code
 
 
 def alerts_at_or_above(storage, days: list[date], level: str) -> list[date]:

@@ -125,9 +125,12 @@ def day_lines(summary: DaySummary, position: int, count: int, verbose: bool = Fa
 
 def verdict(summaries: list[DaySummary]) -> str:
     ran = [s for s in summaries if s.status == OK]
-    failed = sum(1 for s in summaries if s.status in (FAILED, NOT_RUN))
+    failed = sum(1 for s in summaries if s.status == FAILED)
+    not_run = sum(1 for s in summaries if s.status == NOT_RUN)
     missing = sum(1 for s in summaries if s.status == MISSING)
     text = f"Done: {len(summaries)} day{'' if len(summaries) == 1 else 's'}, {len(ran)} ok, {failed} failed"
+    if not_run:
+        text += f", {not_run} not run"
     if missing:
         text += f", {missing} without a raw folder"
     critical = sum(s.alert_count(CRITICAL) for s in ran)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from datetime import date
 import tempfile
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 
 import dagster as dg
@@ -90,6 +91,10 @@ class ProdqSettings(dg.ConfigurableResource):
             date.fromisoformat(self.partitions_start)
         except ValueError as exc:
             raise ValueError(f"PRODQ_PARTITIONS_START={self.partitions_start!r} is not a date (YYYY-MM-DD): {exc}") from None
+        try:
+            ZoneInfo(self.schedule_timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(f"PRODQ_SCHEDULE_TIMEZONE={self.schedule_timezone!r} is not a time zone (e.g. UTC, Europe/Berlin)") from None
         if self.fail_on not in FAIL_ON_LEVELS:
             raise ValueError(f"PRODQ_FAIL_ON={self.fail_on!r} must be one of {', '.join(FAIL_ON_LEVELS)}")
         for name, (low, high) in _BOUNDS.items():

@@ -168,7 +168,7 @@ def test_a_failed_day_stops_the_later_days(tmp_path, dagster_home):
     assert result.returncode == 1, result.stderr
     assert "[2/3] 2025-12-02  failed" in result.stdout
     assert "[3/3] 2025-12-03  not run: an earlier day of the range failed" in result.stdout
-    assert "Done: 3 days, 1 ok, 2 failed" in result.stdout
+    assert "Done: 3 days, 1 ok, 1 failed, 1 not run" in result.stdout
     assert "events_raw.csv.gz" in result.stderr and "Traceback" not in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "reports" / "ingest_date=2025-12-01" / "alerts.json").exists()

@@ -63,12 +63,22 @@ class Entry:
         return self.name.startswith(".")
 
 
+# URL schemes prodq is tested with (S3 and S3-compatible stores such as MinIO).
+URL_SCHEMES = ("s3",)
+
+
 def _resolve(uri: str) -> tuple[pafs.FileSystem, str]:
     if is_url(uri):
+        scheme = uri.split("://", 1)[0].lower()
+        if scheme not in URL_SCHEMES:
+            raise StorageError(f"cannot open the storage location {uri}: only local folders and {', '.join(s + '://' for s in URL_SCHEMES)} URLs are supported")
         try:
-            return pafs.FileSystem.from_uri(uri)
+            fs, base = pafs.FileSystem.from_uri(uri)
         except (pa.ArrowInvalid, OSError) as exc:
             raise StorageError(f"cannot open the storage location {uri}: {exc}") from None
+        if not base.strip("/"):
+            raise StorageError(f"cannot open the storage location {uri}: it names no bucket (s3://bucket/prefix)")
+        return fs, base.rstrip("/")
     local = uri.removeprefix("file://")
     return pafs.LocalFileSystem(), str(Path(local).resolve())
 
