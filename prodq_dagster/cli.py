@@ -178,11 +178,11 @@ def customers_to_catch_up(args: argparse.Namespace, first_day: date) -> list[dat
     days their customers would be missing, and their events and orders counted as orphans.
     """
     from .core.arrivals import master_history_gaps
-    from .core.storage import open_store
-    from .resources import DATASETS
+    from .resources import ProdqStorage
+    from .settings import ProdqSettings
 
-    written = open_store(args.out_dir).written_days(DATASETS["clean_customers"])
-    return master_history_gaps(open_store(args.data_dir), written, first_day)
+    storage = ProdqStorage(settings=ProdqSettings(raw_dir=_absolute(args.data_dir), out_dir=_absolute(args.out_dir)))
+    return master_history_gaps(storage.raw, storage.written_days("clean_customers"), first_day)
 
 
 def reports_dir(args: argparse.Namespace) -> str:

@@ -163,10 +163,11 @@ def rollup_lines(summaries: list[DaySummary], outputs: Outputs) -> list[str]:
     ran = [s for s in summaries if s.status == OK]
     lines = ["", f"Totals over {len(ran)} processed day(s)"]
     lines.append(f"  {'entity':<10} {'raw in':>12} {'clean':>12} {'quarantined':>20} {'dupes dropped':>14} {'malformed':>10}")
-    for name, c in totals(summaries).items():
+    summed = totals(summaries)
+    for name, c in summed.items():
         quarantined = f"{_num(c.quarantine)} ({c.quarantine_rate:.1%})"
         lines.append(f"  {name:<10} {_num(c.total):>12} {_num(c.clean):>12} {quarantined:>20} {_num(c.dropped_duplicates):>14} {_num(c.malformed):>10}")
-    for name, c in totals(summaries).items():
+    for name, c in summed.items():
         top = ", ".join(f"{code} {_num(n)}" for code, n in list(c.by_reason.items())[:3])
         if top:
             lines.append(f"  top {name} reasons: {top}")

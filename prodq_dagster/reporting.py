@@ -29,11 +29,12 @@ SAMPLE_ROWS = 20
 _PRIOR_COLUMNS = ["events_clean"] + [f"{e}_feed_present" for e in ENTITIES] + [f"{e}_quarantine_rate" for e in ENTITIES]
 
 
-def prior_days(storage: ProdqStorage, day: date, lookback_days: int) -> list[core_alerts.PriorDay]:
-    """The history of the days before ``day`` that have daily metrics (and whether they alerted)."""
+def prior_days(storage: ProdqStorage, day: date, lookback_days: int, with_alerts: bool = True) -> list[core_alerts.PriorDay]:
+    """The history of the days before ``day`` that have daily metrics (and, with ``with_alerts``,
+    whether they raised a quarantine-rate alert, which only the quarantine-rate baseline needs)."""
     days = [day - timedelta(days=i) for i in range(lookback_days, 0, -1)]
     found = storage.read_days("daily_metrics", days, columns=_PRIOR_COLUMNS)
-    return [_prior(storage, d, table) for d, table in found.items()]
+    return [_prior(storage, d, table, with_alerts) for d, table in found.items()]
 
 
 def _prior(storage: ProdqStorage, day: date, table: pa.Table, with_alerts: bool = True) -> core_alerts.PriorDay:
@@ -81,7 +82,7 @@ def quarantine_sample(storage: ProdqStorage, entity: str, day: date, rows: int =
 
 def day_page(storage: ProdqStorage, day: date) -> DayPage:
     policy = storage.settings.alert_policy()
-    baseline, _, _ = core_alerts.volume_baseline(prior_days(storage, day, policy.volume_lookback_days), policy)
+    baseline, _, _ = core_alerts.volume_baseline(prior_days(storage, day, policy.volume_lookback_days, with_alerts=False), policy)
     hourly = storage.read("hourly_events", day, ["event_count"]).column("event_count").to_pylist()
     return DayPage(
         day=day,
